@@ -1,0 +1,193 @@
+"""How fast the JSON API lists books and orders, and whether its queries grow with rows.
+
+    .venv/bin/python bench/api_bench.py [--seconds 5] [--threads 4] [--workers 2]
+
+Uses its own database (BENCH_DATABASE_URL, default .../bookstore_api_bench), which it drops
+and recreates. Seeds books and one shopper's orders through the services, counts the SQL
+queries of one request at 10 and at 100 rows, then serves the shop with gunicorn on a free
+loopback port and drives the book list and the order list (page_size=100, token auth) from
+a few client threads for a fixed time. Prints requests per second and latency percentiles.
+Everything stays on loopback and stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bookstore_api_bench")
+ENV = {
+    "DATABASE_URL": DATABASE_URL,
+    "DJANGO_SETTINGS_MODULE": "bookstore.settings",
+    "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+    "DJANGO_DEBUG": "false",
+    "DJANGO_HTTPS": "false",
+    "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+    "LOG_LEVEL": "WARNING",
+}
+os.environ.update(ENV)
+os.environ.pop("REDIS_URL", None)
+# API responses use no static files; whitenoise's note about a missing STATIC_ROOT is noise here.
+warnings.filterwarnings("ignore", message="No directory at")
+sys.path.insert(0, str(ROOT))
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    url = urlsplit(DATABASE_URL)
+    name = url.path.lstrip("/")
+    if not name.endswith("_bench"):
+        sys.exit(f"Refusing to drop {name!r}: the bench database's name must end in _bench.")
+    with psycopg.connect(
+        host=url.hostname, port=url.port or 5432, user=url.username, password=url.password, dbname="postgres", autocommit=True
+    ) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup_django():
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def seed(*, books: int, orders: int, user) -> None:
+    """Top the shop up to `books` books and the user's `orders` orders, through the services."""
+    from bookstore.models import Book
+    from cart.services import cart_add, cart_get_or_create, cart_remove
+    from orders.models import Order
+    from orders.services import ShippingAddress, order_place
+
+    for n in range(Book.objects.count(), books):
+        Book.objects.create(
+            title=f"Bench Book {n}", author=f"Author {n % 17}", isbn=f"979{n:010d}", price_amount=1000 + n, stock=10_000
+        )
+    cart = cart_get_or_create(user=user, session={})
+    first, second = Book.objects.order_by("id")[:2]
+    shipping = ShippingAddress(name="Bench", line1="1 Loop Road", city="Dublin", postal_code="D01", country="IE")
+    for _ in range(Order.objects.filter(user=user).count(), orders):
+        for book in (first, second):
+            cart_add(cart=cart, book_id=book.pk, quantity=1)
+        order_place(cart=cart, email=user.email, shipping=shipping, user=user)
+        for book in (first, second):
+            cart_remove(cart=cart, book_id=book.pk)
+
+
+def count_queries(path: str, token: str) -> int:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}", HTTP_HOST="127.0.0.1")
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+    assert response.status_code == 200, response.content
+    return len(captured)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "bookstore.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", str(workers)],
+        cwd=ROOT,
+        env={**os.environ, **ENV},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return server
+        except OSError:
+            time.sleep(0.1)
+    server.terminate()
+    sys.exit("gunicorn did not start within 30 s")
+
+
+def drive(port: int, path: str, token: str, *, seconds: float, threads: int) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def client() -> None:
+        mine = []
+        while time.monotonic() < stop_at:
+            # gunicorn's sync workers close each connection, so each request opens one.
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            started = time.perf_counter()
+            connection.request("GET", path, headers={"Authorization": f"Token {token}"})
+            response = connection.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - started)
+            connection.close()
+            if response.status != 200:
+                raise RuntimeError(f"{path} answered {response.status}")
+        with lock:
+            latencies.extend(mine)
+
+    workers = [threading.Thread(target=client) for _ in range(threads)]
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return len(latencies) / (time.perf_counter() - started), latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=5, help="load per endpoint and row count")
+    parser.add_argument("--threads", type=int, default=4, help="client threads")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    args = parser.parse_args()
+
+    recreate_database()
+    setup_django()
+    from bookstore.services import api_token_get_or_create
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user("bench", "bench@example.com", "bench-password-123")
+    token = api_token_get_or_create(user=user).key
+    endpoints = {"book list": "/api/v1/books/?page_size=100", "order list": "/api/v1/orders/?page_size=100"}
+
+    print(f"{'endpoint':<12}{'rows':>6}{'queries':>9}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}")
+    for rows in (10, 100):
+        seed(books=rows, orders=rows, user=user)
+        port = free_port()
+        server = start_gunicorn(port, args.workers)
+        try:
+            for name, path in endpoints.items():
+                queries = count_queries(path, token)
+                rate, latencies = drive(port, path, token, seconds=args.seconds, threads=args.threads)
+                p50 = statistics.median(latencies) * 1000
+                p95 = statistics.quantiles(latencies, n=20)[-1] * 1000
+                print(f"{name:<12}{rows:>6}{queries:>9}{rate:>9.0f}{p50:>9.1f}{p95:>9.1f}")
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    print(f"({args.threads} client threads, {args.workers} gunicorn sync workers, {args.seconds:g} s each, {os.cpu_count()} CPUs)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""The JSON API, mounted at /api/: version 1 under v1/, its OpenAPI schema and docs beside it."""
+
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from bookstore.api import BookDetailView, BookListView, TokenObtainView
+from bookstore.api_errors import NotFoundView
+from cart.api import CartLinesView, CartLineView, CartView
+from orders.api import OrderListCreateView
+from payments.api import OrderDetailView
+
+app_name = "api"
+
+urlpatterns = [
+    path("v1/auth/token/", TokenObtainView.as_view(), name="token"),
+    path("v1/books/", BookListView.as_view(), name="book_list"),
+    path("v1/books/<int:pk>/", BookDetailView.as_view(), name="book_detail"),
+    path("v1/cart/", CartView.as_view(), name="cart"),
+    path("v1/cart/lines/", CartLinesView.as_view(), name="cart_lines"),
+    path("v1/cart/lines/<int:book_id>/", CartLineView.as_view(), name="cart_line"),
+    path("v1/orders/", OrderListCreateView.as_view(), name="order_list"),
+    path("v1/orders/<str:number>/", OrderDetailView.as_view(), name="order_detail"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    # Last: paths without a trailing slash still resolve nowhere, so APPEND_SLASH redirects them.
+    re_path(r"^.*/$", NotFoundView.as_view()),
+]
