@@ -1,0 +1,361 @@
+"""Every write to an order: placing it, and every move of its status.
+
+Each transition locks the order row, re-checks the status, returns quietly when the
+order is already where it was asked to go (a duplicate webhook, a double click),
+refuses an impossible move, and writes an OrderEvent saying who or what moved it.
+"""
+
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from bookstore.errors import ShopError
+from bookstore.money import format_money
+from bookstore.models import Book
+from cart.models import Cart
+from orders.locks import lock_order
+from orders.models import Order, OrderEvent, OrderLine
+
+logger = logging.getLogger(__name__)
+
+# Crockford's base32 without the look-alikes (0/O, 1/I/L): easy to read out on the phone.
+ORDER_NUMBER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+ORDER_NUMBER_LENGTH = 7
+
+
+class OrderError(ShopError):
+    pass
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who or what caused a change, as the order's history will show it."""
+
+    kind: str
+    user: Any = None
+    stripe_event_id: str = ""
+    data: dict = field(default_factory=dict)
+
+    @classmethod
+    def shopper(cls, user=None) -> "Actor":
+        return cls(OrderEvent.Actor.SHOPPER, user=user if user is not None and user.is_authenticated else None)
+
+    @classmethod
+    def staff(cls, user) -> "Actor":
+        return cls(OrderEvent.Actor.STAFF, user=user)
+
+    @classmethod
+    def webhook(cls, stripe_event_id: str) -> "Actor":
+        return cls(OrderEvent.Actor.WEBHOOK, stripe_event_id=stripe_event_id)
+
+    @classmethod
+    def system(cls) -> "Actor":
+        return cls(OrderEvent.Actor.SYSTEM)
+
+
+@dataclass(frozen=True)
+class ShippingAddress:
+    name: str
+    line1: str
+    city: str
+    postal_code: str
+    country: str
+    line2: str = ""
+
+
+def order_event_record(
+    *,
+    order: Order,
+    kind: str,
+    actor: Actor,
+    message: str = "",
+    from_status: str = "",
+    to_status: str = "",
+    data: dict | None = None,
+) -> OrderEvent:
+    return OrderEvent.objects.create(
+        order=order,
+        kind=kind,
+        actor=actor.kind,
+        actor_user=actor.user,
+        stripe_event_id=actor.stripe_event_id,
+        message=message,
+        from_status=from_status,
+        to_status=to_status,
+        data={**actor.data, **(data or {})},
+    )
+
+
+def _new_order_number() -> str:
+    return "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(ORDER_NUMBER_LENGTH))
+
+
+def _reserve_stock(lines) -> None:
+    # Books are reserved in id order so that two orders for the same books queue
+    # behind each other's row locks instead of deadlocking.
+    for line in sorted(lines, key=lambda line: line.book_id):
+        # The WHERE makes the update conditional: under concurrency PostgreSQL re-checks
+        # it against the newest row, so stock can never go below zero.
+        reserved = Book.objects.filter(pk=line.book_id, stock__gte=line.quantity).update(stock=F("stock") - line.quantity)
+        if not reserved:
+            left = Book.objects.filter(pk=line.book_id).values_list("stock", flat=True).first() or 0
+            message = (
+                f"“{line.book.title}” has just sold out."
+                if left == 0
+                else f"Only {left} copies of “{line.book.title}” are left; please change the quantity in your cart."
+            )
+            raise OrderError(message, code="insufficient_stock")
+
+
+def _release_stock(order: Order) -> None:
+    for line in sorted(order.lines.all(), key=lambda line: line.book_id or 0):
+        remaining = line.quantity - line.restocked_quantity
+        if line.book_id and remaining:
+            Book.objects.filter(pk=line.book_id).update(stock=F("stock") + remaining)
+    order.stock_released = True
+
+
+@transaction.atomic
+def order_place(
+    *,
+    cart: Cart,
+    email: str,
+    shipping: ShippingAddress,
+    user=None,
+    checkout_token: str | None = None,
+) -> Order:
+    """Turn the cart into an order awaiting payment, reserving its stock.
+
+    The cart is left as it is: it is emptied only once a payment is confirmed. A
+    repeated `checkout_token` (a double-submitted form) returns the first order.
+    """
+    Cart.objects.select_for_update().filter(pk=cart.pk).first()
+    if checkout_token:
+        existing = Order.objects.filter(checkout_token=checkout_token).first()
+        if existing is not None:
+            return existing
+    lines = list(cart.lines.select_related("book"))
+    if not lines:
+        raise OrderError("Your cart is empty, so there is nothing to order.", code="empty_cart")
+    currency = settings.SHOP_CURRENCY
+    for line in lines:
+        if not line.book.is_active:
+            raise OrderError(f"“{line.book.title}” is no longer sold; please remove it from your cart.", code="unknown_book")
+        if line.book.currency != currency:
+            raise OrderError(f"“{line.book.title}” cannot be sold in {currency}.", code="currency_mismatch")
+    _reserve_stock(lines)
+
+    subtotal = sum(line.line_total for line in lines)
+    order_fields = dict(
+        user=user if user is not None and user.is_authenticated else None,
+        cart=cart,
+        checkout_token=checkout_token or None,
+        email=email,
+        shipping_name=shipping.name,
+        shipping_line1=shipping.line1,
+        shipping_line2=shipping.line2,
+        shipping_city=shipping.city,
+        shipping_postal_code=shipping.postal_code,
+        shipping_country=shipping.country.upper(),
+        currency=currency,
+        subtotal_amount=subtotal,
+        tax_amount=0,
+        total_amount=subtotal,
+        reserved_until=timezone.now() + timedelta(minutes=settings.ORDER_RESERVATION_MINUTES),
+    )
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                order = Order.objects.create(number=_new_order_number(), **order_fields)
+            break
+        except IntegrityError:
+            if checkout_token and Order.objects.filter(checkout_token=checkout_token).exists():
+                raise OrderError("This order was already placed.", code="duplicate_checkout") from None
+            continue
+    else:
+        raise OrderError("We could not number your order; please try again.", code="numbering_failed")
+
+    OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            book=line.book,
+            title=line.book.title,
+            author=line.book.author,
+            isbn=line.book.isbn,
+            unit_price_amount=line.book.price_amount,
+            quantity=line.quantity,
+        )
+        for line in lines
+    )
+    order_event_record(
+        order=order,
+        kind="placed",
+        actor=Actor.shopper(user),
+        to_status=order.status,
+        message=f"Order placed; stock reserved until {order.reserved_until:%Y-%m-%d %H:%M} UTC.",
+    )
+    return order
+
+
+@transaction.atomic
+def order_mark_paid(*, order_id: int, actor: Actor, message: str = "") -> Order:
+    order = lock_order(order_id)
+    if order.status in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED, Order.Status.REFUNDED):
+        return order
+    if order.status != Order.Status.PENDING_PAYMENT:
+        raise OrderError(f"Order {order.number} is {order.get_status_display().lower()} and cannot be paid.", code="not_payable")
+    previous = order.status
+    order.status = Order.Status.PAID
+    order.paid_at = timezone.now()
+    order.save(update_fields=["status", "paid_at", "updated_at"])
+    order_event_record(order=order, kind="paid", actor=actor, from_status=previous, to_status=order.status, message=message)
+    return order
+
+
+@transaction.atomic
+def order_cancel(*, order_id: int, actor: Actor, reason: str) -> Order:
+    """Cancel an unpaid order and put its reserved copies back on the shelf."""
+    order = lock_order(order_id)
+    if order.status == Order.Status.CANCELED:
+        return order
+    if order.status != Order.Status.PENDING_PAYMENT:
+        raise OrderError(
+            f"Order {order.number} is {order.get_status_display().lower()}; only unpaid orders can be canceled.",
+            code="not_cancelable",
+        )
+    previous = order.status
+    if not order.stock_released:
+        _release_stock(order)
+    order.status = Order.Status.CANCELED
+    order.canceled_at = timezone.now()
+    order.save(update_fields=["status", "canceled_at", "stock_released", "updated_at"])
+    order_event_record(order=order, kind="canceled", actor=actor, from_status=previous, to_status=order.status, message=reason)
+    return order
+
+
+def order_expire_unpaid(*, now: datetime | None = None) -> list[str]:
+    """Cancel orders still unpaid past their reservation; returns their numbers.
+
+    Each order is canceled in its own transaction, so one that is being paid right now
+    (its row locked by a webhook) delays only itself, and is re-checked under the lock.
+    """
+    cutoff = now or timezone.now()
+    expired_ids = Order.objects.filter(status=Order.Status.PENDING_PAYMENT, reserved_until__lt=cutoff).values_list(
+        "pk", flat=True
+    )
+    numbers = []
+    for order_id in list(expired_ids):
+        with transaction.atomic():
+            order = lock_order(order_id)
+            if order.status != Order.Status.PENDING_PAYMENT or order.reserved_until >= cutoff:
+                continue
+            order_cancel(order_id=order_id, actor=Actor.system(), reason="Unpaid when its reservation expired.")
+            numbers.append(order.number)
+    if numbers:
+        logger.info("Released the reservations of %d unpaid orders: %s", len(numbers), ", ".join(numbers))
+    return numbers
+
+
+@transaction.atomic
+def order_flag(*, order_id: int, actor: Actor, reason: str) -> Order:
+    """Ask staff to look at an order (an amount mismatch, a dispute); changes no status."""
+    order = lock_order(order_id)
+    order.needs_attention = True
+    order.attention_reason = f"{order.attention_reason}\n{reason}".strip() if reason not in order.attention_reason else order.attention_reason
+    order.save(update_fields=["needs_attention", "attention_reason", "updated_at"])
+    order_event_record(order=order, kind="flagged", actor=actor, message=reason)
+    return order
+
+
+# --- Refunds -----------------------------------------------------------------------
+# The money side lives in payments/refunds.py; the order only learns of a refund once
+# Stripe says it succeeded, so refunded_amount never counts money still in flight.
+
+
+def order_clean_restock(
+    *, order: Order, restock: Mapping[int | str, int], promised: Mapping[int, int] | None = None
+) -> dict[int, int]:
+    """Check {order line id: copies} to put back on the shelf; returns it with int keys, zeros dropped.
+
+    A line can take back at most what was bought, minus what earlier refunds put back and
+    what refunds still in flight (`promised`) will put back.
+    """
+    lines = {line.pk: line for line in order.lines.all()}
+    promised = promised or {}
+    cleaned: dict[int, int] = {}
+    for raw_line_id, raw_quantity in restock.items():
+        try:
+            line_id, quantity = int(raw_line_id), int(raw_quantity)
+        except (TypeError, ValueError):
+            raise OrderError("Copies to restock must be whole numbers.", code="invalid_restock") from None
+        line = lines.get(line_id)
+        if line is None:
+            raise OrderError(f"Order {order.number} has no line {line_id}.", code="invalid_restock")
+        if quantity < 0:
+            raise OrderError(f"“{line.title}”: copies to restock cannot be negative.", code="invalid_restock")
+        left = line.quantity - line.restocked_quantity - promised.get(line_id, 0)
+        if quantity > left:
+            raise OrderError(
+                f"“{line.title}”: at most {max(left, 0)} of the {line.quantity} copies bought can go back to stock.",
+                code="invalid_restock",
+            )
+        if quantity:
+            cleaned[line_id] = quantity
+    return cleaned
+
+
+@transaction.atomic
+def order_record_refund(
+    *, order_id: int, amount: int, actor: Actor, reference: str, restock: Mapping[int | str, int] | None = None
+) -> Order:
+    """Record money Stripe has given back: paid -> partially_refunded -> refunded, copies back on the shelf.
+
+    `reference` names the refund (our refund row); recording the same one twice is a no-op,
+    so a webhook and the staff member's own request may both report it.
+    """
+    order = lock_order(order_id)
+    if order.events.filter(kind="refund", data__reference=reference).exists():
+        return order
+    if order.status not in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED):
+        raise OrderError(
+            f"Order {order.number} is {order.get_status_display().lower()}; only paid orders can be refunded.",
+            code="not_refundable",
+        )
+    if amount <= 0 or amount > order.refundable_amount:
+        raise OrderError(
+            f"A refund of {format_money(amount, order.currency)} does not fit order {order.number}: "
+            f"only {format_money(order.refundable_amount, order.currency)} is left to refund.",
+            code="refund_exceeds_total",
+        )
+    cleaned_restock = order_clean_restock(order=order, restock=restock or {})
+    lines = {line.pk: line for line in order.lines.all()}
+    # Books in id order, as in _reserve_stock, so concurrent stock updates queue instead of deadlocking.
+    for line_id in sorted(cleaned_restock, key=lambda line_id: lines[line_id].book_id or 0):
+        line, quantity = lines[line_id], cleaned_restock[line_id]
+        OrderLine.objects.filter(pk=line.pk).update(restocked_quantity=F("restocked_quantity") + quantity)
+        if line.book_id:
+            Book.objects.filter(pk=line.book_id).update(stock=F("stock") + quantity)
+
+    previous = order.status
+    order.refunded_amount += amount
+    order.status = Order.Status.REFUNDED if order.refundable_amount == 0 else Order.Status.PARTIALLY_REFUNDED
+    order.save(update_fields=["refunded_amount", "status", "updated_at"])
+    restocked = ", ".join(f"{quantity} × {lines[line_id].title}" for line_id, quantity in cleaned_restock.items())
+    order_event_record(
+        order=order,
+        kind="refund",
+        actor=actor,
+        from_status=previous,
+        to_status=order.status,
+        message=f"Refunded {format_money(amount, order.currency)}." + (f" Back to stock: {restocked}." if restocked else ""),
+        data={"reference": reference, "amount": amount, "restock": {str(k): v for k, v in cleaned_restock.items()}},
+    )
+    return order

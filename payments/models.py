@@ -1,0 +1,123 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Payment(models.Model):
+    """Links an order to its Stripe PaymentIntent (mirrored by dj-stripe).
+
+    One per order: every attempt (a declined card, then another) confirms the same
+    PaymentIntent, so an order can never be charged through two of them.
+    """
+
+    class Status(models.TextChoices):
+        REQUIRES_PAYMENT_METHOD = "requires_payment_method", "Awaiting card details"
+        REQUIRES_CONFIRMATION = "requires_confirmation", "Awaiting confirmation"
+        REQUIRES_ACTION = "requires_action", "Awaiting authentication"
+        PROCESSING = "processing", "Processing"
+        SUCCEEDED = "succeeded", "Succeeded"
+        CANCELED = "canceled", "Canceled"
+
+    order = models.OneToOneField("orders.Order", on_delete=models.PROTECT, related_name="payment")
+    stripe_payment_intent_id = models.CharField(max_length=255, unique=True)
+    payment_intent = models.ForeignKey(
+        "djstripe.PaymentIntent", to_field="id", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    charge = models.ForeignKey(
+        "djstripe.Charge", to_field="id", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    client_secret = models.CharField(max_length=255)
+    amount = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.REQUIRES_PAYMENT_METHOD)
+    last_error_code = models.CharField(max_length=100, blank=True)
+    last_decline_code = models.CharField(max_length=100, blank=True)
+    last_error_message = models.TextField(blank=True)
+    card_brand = models.CharField(max_length=32, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.stripe_payment_intent_id
+
+
+class Refund(models.Model):
+    """A refund of (part of) an order's payment.
+
+    The row is written before Stripe is called, and its id is the idempotency key, so a
+    retried or doubled request can never refund twice.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        REQUIRES_ACTION = "requires_action", "Requires action"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELED = "canceled", "Canceled"
+
+    class Reason(models.TextChoices):
+        REQUESTED_BY_CUSTOMER = "requested_by_customer", "Requested by customer"
+        DUPLICATE = "duplicate", "Duplicate"
+        FRAUDULENT = "fraudulent", "Fraudulent"
+
+    class Origin(models.TextChoices):
+        SHOP = "shop", "Made in the shop"
+        STRIPE = "stripe", "Made in Stripe"
+
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="refunds")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    djstripe_refund = models.ForeignKey(
+        "djstripe.Refund", to_field="id", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    amount = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=32, choices=Reason.choices, blank=True)
+    note = models.TextField(blank=True, help_text="Internal; never shown to the shopper.")
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.PENDING)
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.SHOP)
+    failure_reason = models.TextField(blank=True)
+    # {order_line_id: quantity} to put back on the shelf once the refund succeeds.
+    restock = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+    shopper_notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
+
+    def __str__(self) -> str:
+        return self.stripe_refund_id or f"refund #{self.pk}"
+
+
+class ReceiptCounter(models.Model):
+    """One row per series; locked to hand out receipt numbers with no gaps."""
+
+    series = models.CharField(max_length=16, unique=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+
+class Receipt(models.Model):
+    order = models.OneToOneField("orders.Order", on_delete=models.PROTECT, related_name="receipt")
+    number = models.PositiveIntegerField(unique=True)
+    pdf = models.FileField(upload_to="receipts/%Y/%m/", blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    rendered_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return self.display_number
+
+    @property
+    def display_number(self) -> str:
+        return f"R-{self.number:06d}"

@@ -1,0 +1,52 @@
+import os
+
+import pytest
+from django.conf import settings
+
+from tests.factories import BookFactory, UserFactory
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Fail at once, and say why, when the test database server cannot be reached."""
+    import psycopg
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        pytest.exit(f"The tests need PostgreSQL; DATABASE_URL points at {db['ENGINE']}.", returncode=3)
+    try:
+        psycopg.connect(
+            host=db["HOST"] or None,
+            port=db["PORT"] or None,
+            user=db["USER"] or None,
+            password=db["PASSWORD"] or None,
+            dbname="postgres",
+            connect_timeout=5,
+        ).close()
+    except psycopg.OperationalError as exc:
+        pytest.exit(
+            f"PostgreSQL is not reachable at {db['HOST']}:{db['PORT']} ({exc}). "
+            "Start it, or set DATABASE_URL to a server the tests may create a database on.",
+            returncode=3,
+        )
+
+
+@pytest.fixture
+def book(db):
+    return BookFactory(stock=10)
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def staff_user(db):
+    return UserFactory(is_staff=True, is_superuser=True)
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    # Files written by a test (receipts) go to a throwaway folder.
+    settings.MEDIA_ROOT = tmp_path / "media"
+    os.makedirs(settings.MEDIA_ROOT, exist_ok=True)
