@@ -46,6 +46,12 @@ def staff_user(db):
 
 
 @pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    # Production's manifest storage needs `collectstatic`; tests serve from the finders.
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     # Files written by a test (receipts) go to a throwaway folder.
     settings.MEDIA_ROOT = tmp_path / "media"
