@@ -243,3 +243,62 @@ SPECTACULAR_SETTINGS = {
         "RefundStatusEnum": "payments.models.Refund.Status",
     },
 }
+
+# --- Celery (issue 5) --------------------------------------------------------------
+# Redis is the broker and result store when REDIS_URL is set (tests, production). Without
+# it (`make run`), kombu's filesystem transport under var/celery/ needs no server at all.
+REDIS_URL = env("REDIS_URL", default="")
+CELERY_DATA_DIR = BASE_DIR / "var" / "celery"
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_RESULT_BACKEND = REDIS_URL
+else:
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Producers and workers write to and read from the same folder: one queue on disk.
+        "data_folder_in": str(CELERY_DATA_DIR / "queue"),
+        "data_folder_out": str(CELERY_DATA_DIR / "queue"),
+        "control_folder": str(CELERY_DATA_DIR / "control"),
+        "processed_folder": str(CELERY_DATA_DIR / "processed"),
+    }
+    CELERY_RESULT_BACKEND = f"file://{CELERY_DATA_DIR / 'results'}"
+    # The transport does not create its folders, and the web process may publish first.
+    for _folder in ("queue", "control", "processed", "results"):
+        (CELERY_DATA_DIR / _folder).mkdir(parents=True, exist_ok=True)
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_EXPIRES = 60 * 60 * 24
+CELERY_TIMEZONE = TIME_ZONE
+# Tasks are idempotent, so a message is acknowledged only once its task has finished, and
+# is handed to another worker process if the one running it dies (OOM killer, SIGKILL).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A stuck render or SMTP conversation cannot hold a worker process for ever.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
+# One message reserved at a time: with late acks, prefetched messages would wait behind
+# a slow task instead of going to an idle worker.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# WeasyPrint's memory grows across renders in one process; recycling the pool process
+# bounds it (the command line's --max-tasks-per-child wins over this).
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD", default=100)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A web request that queues a task after its commit gives up on a dead broker within a
+# couple of seconds; the beat sweep below queues what was lost.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+CELERY_BEAT_SCHEDULE = {
+    "release-expired-reservations": {"task": "orders.release_expired_reservations", "schedule": 60.0},
+    "reconcile-payments": {"task": "payments.reconcile_payments", "schedule": 15 * 60.0},
+    # Paid orders whose receipt was never queued (broker down at payment time) or never
+    # finished; see payments/receipts.py: receipts_sweep.
+    "sweep-receipts": {"task": "payments.receipts_sweep", "schedule": 5 * 60.0},
+}
+# --- Receipts (issue 5) ---
+# How long after payment the sweep waits before it queues a receipt the normal path
+# should already have delivered, and how far back it looks.
+RECEIPT_SWEEP_GRACE_SECONDS = env.int("RECEIPT_SWEEP_GRACE_SECONDS", default=120)
+RECEIPT_SWEEP_MAX_AGE_DAYS = env.int("RECEIPT_SWEEP_MAX_AGE_DAYS", default=7)
+# WeasyPrint logs every step of every render at INFO.
+LOGGING["loggers"]["weasyprint.progress"] = {"level": "WARNING"}

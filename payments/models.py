@@ -111,6 +111,10 @@ class Receipt(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     rendered_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # Set when delivery failed in a way retrying cannot fix (a refused address, a broken
+    # template): the sweep leaves such receipts to staff, who retry them from the admin.
+    failed_at = models.DateTimeField(null=True, blank=True)
+    failure = models.TextField(blank=True)
 
     class Meta:
         ordering = ["number"]
