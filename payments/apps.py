@@ -3,3 +3,7 @@ from django.apps import AppConfig
 
 class PaymentsConfig(AppConfig):
     name = "payments"
+
+    def ready(self) -> None:
+        # Receipts' admin lives beside payments/admin.py (issue 5).
+        from payments import receipt_admin  # noqa: F401
