@@ -5,6 +5,9 @@ from django.conf import settings
 
 from tests.factories import BookFactory, UserFactory
 
+# Fixture modules shared by several test folders.
+pytest_plugins = ["tests.celery_fixtures"]
+
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Fail at once, and say why, when the test database server cannot be reached."""
