@@ -269,6 +269,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 60 * 60 * 24
+# Our tasks return nothing, and a result would make each publish also wait on the result
+# store (up to 20 s of reconnecting when Redis is down); a caller that wants one asks for it.
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 # Tasks are idempotent, so a message is acknowledged only once its task has finished, and
 # is handed to another worker process if the one running it dies (OOM killer, SIGKILL).

@@ -65,14 +65,20 @@ def receipt_request(*, order_id: int) -> None:
     """
     from payments.tasks import receipt_deliver_task  # tasks import this module
 
-    transaction.on_commit(partial(receipt_deliver_task.delay, order_id=order_id), robust=True)
+    def publish() -> None:  # a named function: robust on_commit logs errors by __qualname__
+        receipt_deliver_task.delay(order_id=order_id)
+
+    transaction.on_commit(publish, robust=True)
 
 
 def receipt_refresh(*, order_id: int) -> None:
     """Queue a new render of the order's receipt (same number) once the caller commits; no email."""
     from payments.tasks import receipt_refresh_task  # tasks import this module
 
-    transaction.on_commit(partial(receipt_refresh_task.delay, order_id=order_id), robust=True)
+    def publish() -> None:  # a named function: robust on_commit logs errors by __qualname__
+        receipt_refresh_task.delay(order_id=order_id)
+
+    transaction.on_commit(publish, robust=True)
 
 
 def _lock_receipt(receipt_id: int) -> Receipt:

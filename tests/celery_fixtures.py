@@ -46,7 +46,8 @@ def wait_for(predicate: Callable[[], object], *, what: str, timeout: float = TAS
         time.sleep(0.1)
 
 
-def _database_url() -> str:
+def subprocess_database_url() -> str:
+    """The URL of pytest-django's test database, for other processes."""
     db = settings.DATABASES["default"]
     credentials = quote(db["USER"] or "", safe="")
     if db["PASSWORD"]:
@@ -66,7 +67,7 @@ class CeleryWorker:
         env = {
             **os.environ,
             # pytest-django's test database, not the one DATABASE_URL names.
-            "DATABASE_URL": _database_url(),
+            "DATABASE_URL": subprocess_database_url(),
             # No connection kept between tasks: the test run may drop the database at the end.
             "DATABASE_CONN_MAX_AGE": "0",
             "DJANGO_MEDIA_ROOT": str(self.media_root),

@@ -6,6 +6,8 @@ Transactional tests: the worker is another process and sees committed rows only.
 import hashlib
 import os
 import signal
+import subprocess
+import sys
 from datetime import timedelta
 
 import psycopg
@@ -19,7 +21,7 @@ from orders.models import Order
 from payments.models import Receipt
 from payments.receipts import receipt_request
 from payments.tasks import receipt_deliver_task, receipts_sweep_task
-from tests.celery_fixtures import TASK_TIMEOUT, wait_for
+from tests.celery_fixtures import ROOT, TASK_TIMEOUT, subprocess_database_url, wait_for
 from tests.payments.receipt_support import make_paid_order, pdf_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -55,7 +57,7 @@ def test_paying_produces_one_receipt_pdf_and_one_email_with_it(celery_worker):
 def test_delivering_twice_keeps_one_receipt_one_number_and_one_email(celery_worker):
     order = make_paid_order(email="twice@example.com")
 
-    results = [receipt_deliver_task.delay(order_id=order.pk) for _ in range(2)]
+    results = [receipt_deliver_task.apply_async(kwargs={"order_id": order.pk}, ignore_result=False) for _ in range(2)]
     for result in results:
         result.get(timeout=TASK_TIMEOUT)
 
@@ -103,12 +105,33 @@ def test_a_worker_killed_mid_task_leads_to_one_receipt_once_a_worker_runs_again(
     assert "WorkerLostError" in celery_worker.log_tail(200)
 
 
-def test_a_receipt_lost_while_the_broker_was_down_is_delivered_by_the_beat_sweep(celery_worker):
-    # The payment was recorded but its receipt never queued (the publish failed after commit).
+def test_a_payment_recorded_while_the_broker_is_down_gets_its_receipt_from_the_beat_sweep(celery_worker):
     order = make_paid_order(email="swept@example.com")
-    Order.objects.filter(pk=order.pk).update(paid_at=timezone.now() - timedelta(minutes=10))
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.PENDING_PAYMENT, paid_at=None)
+    # Another process pays the order as the payment webhook would, with nothing listening
+    # where its broker should be.
+    pay = (
+        "from django.db import transaction\n"
+        "from orders.services import Actor, order_mark_paid\n"
+        "from payments.receipts import receipt_request\n"
+        "with transaction.atomic():\n"
+        f"    order_mark_paid(order_id={order.pk}, actor=Actor.system())\n"
+        f"    receipt_request(order_id={order.pk})\n"
+    )
+    env = {**os.environ, "DATABASE_URL": subprocess_database_url(), "REDIS_URL": "redis://127.0.0.1:1/0"}
+    paying = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", pay], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
-    receipts_sweep_task.delay().get(timeout=TASK_TIMEOUT)
+    assert paying.returncode == 0, paying.stderr
+    assert "Error calling" in paying.stderr and "Connection refused" in paying.stderr
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert not Receipt.objects.filter(order=order).exists()
+
+    # Beat runs the sweep every few minutes; past the grace period the order is picked up.
+    Order.objects.filter(pk=order.pk).update(paid_at=timezone.now() - timedelta(minutes=10))
+    receipts_sweep_task.apply_async(ignore_result=False).get(timeout=TASK_TIMEOUT)
 
     wait_for(lambda: _emailed_receipt(order), what="the swept receipt to be emailed")
     assert len(celery_worker.sent_emails(to="swept@example.com")) == 1
