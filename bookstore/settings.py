@@ -284,8 +284,9 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 # a slow task instead of going to an idle worker.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # WeasyPrint's memory grows across renders in one process; recycling the pool process
-# bounds it (the command line's --max-tasks-per-child wins over this).
-CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD", default=100)
+# bounds it. The worker's --max-tasks-per-child (or CELERY_WORKER_MAX_TASKS_PER_CHILD in its
+# environment, which Celery's command line reads) wins over this.
+CELERY_WORKER_MAX_TASKS_PER_CHILD = 100
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A web request that queues a task after its commit gives up on a dead broker within a
 # couple of seconds; the beat sweep below queues what was lost.

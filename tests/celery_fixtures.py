@@ -61,6 +61,7 @@ class CeleryWorker:
     mail_dir: Path
     log_path: Path
     name: str = field(default_factory=lambda: f"tests-{uuid.uuid4().hex[:8]}@localhost")
+    max_tasks_per_child: int = 20
     process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -77,7 +78,7 @@ class CeleryWorker:
         }
         command = [
             str(CELERY), "-A", "bookstore", "worker", "--pool", "prefork", "--concurrency", "1",
-            "--max-tasks-per-child", "20", "--prefetch-multiplier", "1", "--loglevel", "INFO",
+            "--max-tasks-per-child", str(self.max_tasks_per_child), "--prefetch-multiplier", "1", "--loglevel", "INFO",
             "--hostname", self.name, "--without-mingle", "--without-gossip",
         ]  # fmt: skip
         with self.log_path.open("ab") as log:

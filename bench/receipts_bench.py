@@ -1,0 +1,174 @@
+"""Receipt rendering: time and size of one PDF, and a Celery worker's memory over many renders.
+
+    .venv/bin/python bench/receipts_bench.py [--renders 200] [--worker-renders 500] [--max-tasks-per-child 50 0]
+
+Uses its own database (BENCH_DATABASE_URL, default .../bookstore_rcpt_bench), which it drops
+and recreates, and the broker REDIS_URL names (without it, kombu's filesystem transport
+under var/celery/, as `make run` does). Prints, for a one-page receipt (8 lines) and a
+40-line one, the median and 95th percentile of `receipt_pdf_bytes` in this process and the
+PDF's size. Then, for each --max-tasks-per-child value (0: never recycle), starts a real
+worker (prefork, one pool process), queues --worker-renders re-renders of one receipt
+through the `payments.receipt_refresh` task, and prints the pool process's and the whole
+worker's peak resident memory, sampled from /proc every 20 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bookstore_rcpt_bench")
+os.environ.update(
+    {
+        "DATABASE_URL": DATABASE_URL,
+        "DJANGO_SETTINGS_MODULE": "bookstore.settings",
+        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnop"),
+        "DJANGO_DEBUG": "false",
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_MEDIA_ROOT": tempfile.mkdtemp(prefix="receipts-bench-media-"),
+    }
+)
+warnings.filterwarnings("ignore", message="No directory at")
+sys.path.insert(0, str(ROOT))
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    url = urlsplit(DATABASE_URL)
+    name = url.path.lstrip("/")
+    if not name.endswith("_bench"):
+        sys.exit(f"Refusing to drop {name!r}: the bench database's name must end in _bench.")
+    with psycopg.connect(
+        host=url.hostname, port=url.port or 5432, user=url.username, password=url.password, dbname="postgres", autocommit=True
+    ) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def paid_order(lines: int):
+    from tests.payments.receipt_support import make_paid_order
+
+    books = [(f"Collected Essays, Volume {n + 1}: A Rather Long Title", 1250 + 10 * n, 1 + n % 3) for n in range(lines)]
+    return make_paid_order(books=books)
+
+
+def time_renders(order, renders: int) -> tuple[list[float], int, int]:
+    from payments import receipts
+    from tests.payments.receipt_support import pdf_text
+
+    receipt = receipts.receipt_issue(order_id=order.pk)
+    timings = []
+    for _ in range(renders):
+        started = time.perf_counter()
+        pdf = receipts.receipt_pdf_bytes(receipt=receipt)
+        timings.append(time.perf_counter() - started)
+    from pypdf import PdfReader
+    import io
+
+    assert order.number in pdf_text(pdf)
+    return timings, len(pdf), len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+def rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    return 0
+
+
+def worker_memory(order, renders: int, max_tasks_per_child: int) -> dict[str, float]:
+    from payments.tasks import receipt_refresh_task
+    from tests.celery_fixtures import CeleryWorker
+
+    base = Path(tempfile.mkdtemp(prefix="receipts-bench-worker-"))
+    (base / "mail").mkdir()
+    worker = CeleryWorker(
+        media_root=Path(os.environ["DJANGO_MEDIA_ROOT"]),
+        mail_dir=base / "mail",
+        log_path=base / "worker.log",
+        # Celery refuses 0; a limit above the number of renders never recycles.
+        max_tasks_per_child=max_tasks_per_child or renders + 1,
+    )
+    worker.start()
+    peaks = {"pool": 0, "total": 0}
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            pool = [rss_kib(pid) for pid in worker.pool_pids()]
+            peaks["pool"] = max(peaks["pool"], *pool, 0)
+            peaks["total"] = max(peaks["total"], rss_kib(worker.process.pid) + sum(pool))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    started = time.perf_counter()
+    try:
+        results = [receipt_refresh_task.apply_async(kwargs={"order_id": order.pk}, ignore_result=False) for _ in range(renders)]
+        for result in results:
+            result.get(timeout=120)
+    finally:
+        elapsed = time.perf_counter() - started
+        done.set()
+        sampler.join()
+        worker.stop()
+    return {"pool_mib": peaks["pool"] / 1024, "total_mib": peaks["total"] / 1024, "per_task_ms": 1000 * elapsed / renders}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--renders", type=int, default=200, help="in-process renders per receipt size")
+    parser.add_argument("--worker-renders", type=int, default=500, help="renders through the worker, per setting")
+    parser.add_argument("--max-tasks-per-child", type=int, nargs="+", default=[50, 0])
+    args = parser.parse_args()
+
+    recreate_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from bookstore.celery import app
+
+    app.control.purge()
+
+    print(f"Receipt render in this process ({args.renders} renders each, WeasyPrint, A4, DejaVu Sans):")
+    orders = {}
+    for label, lines in (("one page, 8 lines", 8), ("40 lines", 40)):
+        orders[lines] = paid_order(lines)
+        timings, size, pages = time_renders(orders[lines], args.renders)
+        print(
+            f"  {label:18} median {1000 * statistics.median(timings):6.1f} ms   p95 {1000 * percentile(timings, 0.95):6.1f} ms"
+            f"   PDF {size / 1024:5.1f} KiB, {pages} page(s)"
+        )
+    print(f"Worker, prefork with one pool process, {args.worker_renders} re-renders of the 8-line receipt:")
+    for limit in args.max_tasks_per_child:
+        figures = worker_memory(orders[8], args.worker_renders, limit)
+        label = f"--max-tasks-per-child {limit}" if limit else "no --max-tasks-per-child"
+        print(
+            f"  {label:28} peak RSS: pool process {figures['pool_mib']:6.1f} MiB, worker total {figures['total_mib']:6.1f} MiB"
+            f"   ({figures['per_task_ms']:.0f} ms per task end to end)"
+        )
+
+
+if __name__ == "__main__":
+    main()
