@@ -9,12 +9,14 @@ under var/celery/, as `make run` does). Prints, for a one-page receipt (8 lines)
 PDF's size. Then, for each --max-tasks-per-child value (0: never recycle), starts a real
 worker (prefork, one pool process), queues --worker-renders re-renders of one receipt
 through the `payments.receipt_refresh` task, and prints the pool process's and the whole
-worker's peak resident memory, sampled from /proc every 20 ms.
+worker's peak memory (RSS of the pool process, PSS of the worker's processes together),
+sampled from /proc every 20 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import statistics
 import sys
@@ -24,6 +26,8 @@ import time
 import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from pypdf import PdfReader
 
 ROOT = Path(__file__).resolve().parents[1]
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bookstore_rcpt_bench")
@@ -77,19 +81,17 @@ def time_renders(order, renders: int) -> tuple[list[float], int, int]:
         started = time.perf_counter()
         pdf = receipts.receipt_pdf_bytes(receipt=receipt)
         timings.append(time.perf_counter() - started)
-    from pypdf import PdfReader
-    import io
-
     assert order.number in pdf_text(pdf)
     return timings, len(pdf), len(PdfReader(io.BytesIO(pdf)).pages)
 
 
-def rss_kib(pid: int) -> int:
+def memory_kib(pid: int, field: str, source: str) -> int:
+    """A field of /proc/<pid>/status (VmRSS) or smaps_rollup (Pss), in KiB; 0 once the process is gone."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}/{source}").read_text().splitlines():
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         pass
     return 0
 
@@ -112,10 +114,13 @@ def worker_memory(order, renders: int, max_tasks_per_child: int) -> dict[str, fl
     done = threading.Event()
 
     def sample() -> None:
+        # RSS counts the pages the pool process shares with its parent (forked) in both;
+        # the worker's total is PSS, which splits shared pages between them.
         while not done.is_set():
-            pool = [rss_kib(pid) for pid in worker.pool_pids()]
-            peaks["pool"] = max(peaks["pool"], *pool, 0)
-            peaks["total"] = max(peaks["total"], rss_kib(worker.process.pid) + sum(pool))
+            pids = worker.pool_pids()
+            peaks["pool"] = max([peaks["pool"], *(memory_kib(pid, "VmRSS", "status") for pid in pids)])
+            total = sum(memory_kib(pid, "Pss", "smaps_rollup") for pid in [worker.process.pid, *pids])
+            peaks["total"] = max(peaks["total"], total)
             time.sleep(0.02)
 
     sampler = threading.Thread(target=sample)
@@ -165,7 +170,7 @@ def main() -> None:
         figures = worker_memory(orders[8], args.worker_renders, limit)
         label = f"--max-tasks-per-child {limit}" if limit else "no --max-tasks-per-child"
         print(
-            f"  {label:28} peak RSS: pool process {figures['pool_mib']:6.1f} MiB, worker total {figures['total_mib']:6.1f} MiB"
+            f"  {label:28} peak: pool process RSS {figures['pool_mib']:6.1f} MiB, worker total PSS {figures['total_mib']:6.1f} MiB"
             f"   ({figures['per_task_ms']:.0f} ms per task end to end)"
         )
 

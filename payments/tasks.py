@@ -54,7 +54,7 @@ def _run_receipt_service(task, service, order_id: int) -> None:
 
 def _give_up(order_id: int, exc: BaseException) -> None:
     number = Order.objects.filter(pk=order_id).values_list("number", flat=True).first()
-    logger.error("Receipt for order %s failed for good; the order stays paid.", number, exc_info=exc)
+    logger.error("Receipt for order %s failed for good; the order is left as it is.", number, exc_info=exc)
     receipts.receipt_record_failure(order_id=order_id, error=f"{type(exc).__name__}: {exc}")
 
 

@@ -13,6 +13,7 @@ from orders.models import Order
 from orders.services import Actor, order_record_refund
 from payments import receipts
 from payments.models import Payment, Receipt, ReceiptCounter, Refund
+from payments.tasks import MAX_RETRIES, receipt_deliver_task
 from tests.factories import UserFactory
 from tests.payments.receipt_support import make_paid_order, pdf_text
 
@@ -214,3 +215,36 @@ def test_the_admin_lists_receipts_with_a_download_link(admin_client, rendered_or
 
     assert response.status_code == 200
     assert f'href="{_download_url(rendered_order)}"' in response.content.decode()
+
+
+# --- Task error handling (run eagerly in this process) ------------------------------------
+
+
+def test_a_task_for_an_order_that_is_not_paid_logs_its_number_and_changes_nothing(caplog):
+    order = make_paid_order()
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELED)
+
+    receipt_deliver_task.apply(kwargs={"order_id": order.pk})
+
+    assert f"Receipt for order {order.number} failed for good; the order is left as it is." in caplog.text
+    assert not Receipt.objects.filter(order=order).exists()
+    assert ReceiptCounter.objects.filter(last_number__gt=0).count() == 0
+
+
+def test_a_transient_error_is_retried_then_left_to_staff_with_the_order_still_paid(caplog):
+    order = make_paid_order()
+    receipt = receipts.receipt_render(order_id=order.pk)
+    # A PDF gone from the disk (a volume not mounted yet) is an OSError: worth retrying.
+    receipt.pdf.storage.delete(receipt.pdf.name)
+
+    receipt_deliver_task.apply(kwargs={"order_id": order.pk})
+
+    retries = [record for record in caplog.records if "retrying" in record.getMessage()]
+    assert len(retries) == MAX_RETRIES
+    assert all(order.number in record.getMessage() for record in retries)
+    assert f"Receipt for order {order.number} failed for good; the order is left as it is." in caplog.text
+    receipt.refresh_from_db()
+    assert receipt.emailed_at is None and receipt.failed_at is not None
+    assert receipt.failure.startswith("FileNotFoundError")
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
