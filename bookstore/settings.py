@@ -248,7 +248,7 @@ SPECTACULAR_SETTINGS = {
 # Redis is the broker and result store when REDIS_URL is set (tests, production). Without
 # it (`make run`), kombu's filesystem transport under var/celery/ needs no server at all.
 REDIS_URL = env("REDIS_URL", default="")
-CELERY_DATA_DIR = BASE_DIR / "var" / "celery"
+CELERY_DATA_DIR = Path(env("CELERY_DATA_DIR", default=str(BASE_DIR / "var" / "celery")))
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
