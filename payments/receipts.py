@@ -172,8 +172,8 @@ def receipts_sweep(*, now=None, limit: int = 200) -> dict[str, list[int]]:
 
     A payment recorded while the broker was down queued nothing, and a task whose retries
     ran out left its work undone. Every few minutes beat runs this: paid orders (past a
-    grace period, within a few days) without an emailed receipt are queued again, and
-    receipts rendered before their newest refund are rendered again. Tasks are
+    grace period, within a few days) without an emailed receipt are queued again, and so
+    are receipts rendered before a refund that succeeded (likewise) since. Tasks are
     idempotent, so queuing one that is merely slow costs one no-op run. Deliveries that
     failed for good are left to staff.
     """
@@ -188,10 +188,16 @@ def receipts_sweep(*, now=None, limit: int = 200) -> dict[str, list[int]]:
         .order_by("paid_at")
         .values_list("pk", flat=True)[:limit]
     )
+    # Refunds come up to REFUND_WINDOW_DAYS after payment, so these go by the refund's date.
     stale = list(
-        Receipt.objects.filter(order__in=paid, rendered_at__isnull=False)
+        Receipt.objects.filter(rendered_at__isnull=False, failed_at__isnull=True)
         .annotate(last_refund_at=Max("order__refunds__succeeded_at", filter=Q(order__refunds__status=Refund.Status.SUCCEEDED)))
-        .filter(last_refund_at__gt=F("rendered_at"))
+        .filter(
+            last_refund_at__gt=F("rendered_at"),
+            last_refund_at__lt=now - timedelta(seconds=settings.RECEIPT_SWEEP_GRACE_SECONDS),
+            last_refund_at__gte=now - timedelta(days=settings.RECEIPT_SWEEP_MAX_AGE_DAYS),
+        )
+        .order_by("last_refund_at")
         .values_list("order_id", flat=True)[:limit]
     )
     for order_id in undelivered:

@@ -138,8 +138,9 @@ def test_the_sweep_queues_paid_orders_without_an_emailed_receipt_and_stale_rende
         amount=100,
         currency=refunded.currency,
         status=Refund.Status.SUCCEEDED,
-        succeeded_at=timezone.now(),
+        succeeded_at=long_ago,
     )
+    Receipt.objects.filter(order=refunded).update(rendered_at=long_ago - timedelta(minutes=1))
     just_paid = make_paid_order()
     Order.objects.exclude(pk=just_paid.pk).update(paid_at=long_ago)
 
