@@ -249,3 +249,21 @@ def test_a_transient_error_is_retried_then_left_to_staff_with_the_order_still_pa
     assert receipt.failure.startswith("FileNotFoundError")
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
+
+
+def test_staff_retry_a_failed_delivery_from_the_admin(admin_client, django_capture_on_commit_callbacks):
+    order = make_paid_order()
+    receipt = receipts.receipt_render(order_id=order.pk)
+    receipts.receipt_record_failure(order_id=order.pk, error="SMTPRecipientsRefused: no such mailbox")
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = admin_client.post(
+            reverse("admin:payments_receipt_changelist"),
+            {"action": "retry_delivery", "_selected_action": [receipt.pk]},
+            follow=True,
+        )
+
+    assert "Queued 1 receipt(s) for delivery." in response.content.decode()
+    receipt.refresh_from_db()
+    assert receipt.failed_at is None and receipt.failure == ""
+    assert len(callbacks) == 1
