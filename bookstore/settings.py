@@ -160,9 +160,33 @@ if STRIPE_EMULATED:
     STRIPE_SECRET_KEY = "sk_test_" + "emulator" * 4
     STRIPE_PUBLISHABLE_KEY = "pk_test_" + "emulator" * 4
 STRIPE_EMULATOR_URL = env("STRIPE_EMULATOR_URL", default="http://127.0.0.1:12111")
-# dj-stripe sets stripe.api_base from this, so dj-stripe's own calls go to the same place.
-STRIPE_API_HOST = STRIPE_EMULATOR_URL if STRIPE_EMULATED else "https://api.stripe.com"
+STRIPE_API_BASE = STRIPE_EMULATOR_URL if STRIPE_EMULATED else "https://api.stripe.com"
+if STRIPE_EMULATED:
+    # dj-stripe points stripe.api_base here, so its own calls reach the emulator too. Only
+    # set when emulated: dj-stripe warns (djstripe.W002) about it in a production check.
+    STRIPE_API_HOST = STRIPE_API_BASE
 STRIPE_JS_URL = f"{STRIPE_EMULATOR_URL}/v3/" if STRIPE_EMULATED else "https://js.stripe.com/v3/"
+# Seconds the shop waits for one Stripe call, and how often stripe-python retries a
+# network failure (always with the same idempotency key, so a retry cannot pay twice).
+STRIPE_TIMEOUT_SECONDS = env.int("STRIPE_TIMEOUT_SECONDS", default=20)
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+# The events payments/webhooks.py handles; register_webhook_endpoint subscribes to these.
+STRIPE_WEBHOOK_EVENTS = [
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.canceled",
+    "payment_intent.processing",
+    "payment_intent.requires_action",
+    "charge.succeeded",
+    "charge.refunded",
+    "charge.dispute.created",
+    "refund.created",
+    "refund.updated",
+    "refund.failed",
+]
+# An order still pending this long after its PaymentIntent was created is asked about
+# at Stripe by reconcile_payments (a webhook may have been lost).
+PAYMENT_RECONCILE_AFTER_MINUTES = env.int("PAYMENT_RECONCILE_AFTER_MINUTES", default=5)
 STRIPE_LIVE_MODE = STRIPE_SECRET_KEY.startswith("sk_live_")
 STRIPE_LIVE_SECRET_KEY = STRIPE_SECRET_KEY if STRIPE_LIVE_MODE else ""
 STRIPE_TEST_SECRET_KEY = "" if STRIPE_LIVE_MODE else STRIPE_SECRET_KEY
@@ -293,7 +317,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 CELERY_BEAT_SCHEDULE = {
-    "release-expired-reservations": {"task": "orders.release_expired_reservations", "schedule": 60.0},
+    "release-expired-reservations": {"task": "payments.release_expired_reservations", "schedule": 60.0},
     "reconcile-payments": {"task": "payments.reconcile_payments", "schedule": 15 * 60.0},
     # Paid orders whose receipt was never queued (broker down at payment time) or never
     # finished; see payments/receipts.py: receipts_sweep.

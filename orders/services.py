@@ -7,7 +7,7 @@ refuses an impossible move, and writes an OrderEvent saying who or what moved it
 
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -241,15 +241,19 @@ def order_cancel(*, order_id: int, actor: Actor, reason: str) -> Order:
     return order
 
 
-def order_expire_unpaid(*, now: datetime | None = None) -> list[str]:
+def order_expire_unpaid(*, now: datetime | None = None, skip_order_ids: Collection[int] = ()) -> list[str]:
     """Cancel orders still unpaid past their reservation; returns their numbers.
 
     Each order is canceled in its own transaction, so one that is being paid right now
     (its row locked by a webhook) delays only itself, and is re-checked under the lock.
+    `skip_order_ids`: orders whose payment may still go through (the caller could not
+    cancel it at Stripe), left for the next run.
     """
     cutoff = now or timezone.now()
-    expired_ids = Order.objects.filter(status=Order.Status.PENDING_PAYMENT, reserved_until__lt=cutoff).values_list(
-        "pk", flat=True
+    expired_ids = (
+        Order.objects.filter(status=Order.Status.PENDING_PAYMENT, reserved_until__lt=cutoff)
+        .exclude(pk__in=skip_order_ids)
+        .values_list("pk", flat=True)
     )
     numbers = []
     for order_id in list(expired_ids):

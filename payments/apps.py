@@ -7,3 +7,5 @@ class PaymentsConfig(AppConfig):
     def ready(self) -> None:
         # Receipts' admin lives beside payments/admin.py (issue 5).
         from payments import receipt_admin  # noqa: F401
+        # Connects the @djstripe_receiver handlers.
+        from payments import webhooks  # noqa: F401

@@ -10,11 +10,11 @@ import smtplib
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.utils.time import get_exponential_backoff_interval
-from django.core.management import call_command
 from django.db import InterfaceError, OperationalError
 
 from orders.models import Order
 from payments import receipts
+from payments.services import payments_reconcile, payments_release_expired
 
 logger = logging.getLogger(__name__)
 
@@ -78,4 +78,9 @@ def receipts_sweep_task() -> None:
 
 @shared_task(name="payments.reconcile_payments")
 def reconcile_payments_task() -> None:
-    call_command("reconcile_payments")
+    payments_reconcile()
+
+
+@shared_task(name="payments.release_expired_reservations")
+def release_expired_reservations_task() -> None:
+    payments_release_expired()

@@ -1,0 +1,201 @@
+"""The one place the shop talks to Stripe (or to the emulator: only settings differ).
+
+Every write carries an idempotency key derived from our own rows, so a retry (stripe-
+python's own network retries, a double click, a re-run task) replays Stripe's first
+answer instead of doing the thing twice. Stripe's errors become `PaymentGatewayError`
+with a message a shopper or a member of staff can act on.
+"""
+
+import functools
+import logging
+from typing import Any
+
+import stripe
+from django.conf import settings
+
+from bookstore.errors import ShopError
+
+logger = logging.getLogger(__name__)
+
+# Messages for the decline codes a shopper can do something about; Stripe's own message
+# is used for the rest (it is written for end users too).
+DECLINE_MESSAGES = {
+    "insufficient_funds": "Your card has insufficient funds. Try another card.",
+    "expired_card": "Your card has expired. Check the date or try another card.",
+    "incorrect_cvc": "The security code (CVC) is incorrect. Check it and try again.",
+    "incorrect_number": "The card number is incorrect. Check it and try again.",
+    "payment_intent_authentication_failure": "We could not authenticate your card. Try again or use another card.",
+}
+UNAVAILABLE_MESSAGE = "We could not reach our payment provider. Nothing was charged; please try again in a moment."
+
+
+class PaymentGatewayError(ShopError):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "payment_error",
+        decline_code: str = "",
+        stripe_code: str = "",
+        http_status: int | None = None,
+        retryable: bool = False,
+    ) -> None:
+        super().__init__(message, code=code)
+        self.decline_code = decline_code
+        self.stripe_code = stripe_code
+        self.http_status = http_status
+        self.retryable = retryable
+
+
+def decline_message(*, code: str, decline_code: str = "", stripe_message: str = "") -> str:
+    return (
+        DECLINE_MESSAGES.get(decline_code)
+        or DECLINE_MESSAGES.get(code)
+        or stripe_message
+        or "Your card was declined. Try another card."
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _client_for(api_key: str, api_base: str, api_version: str, timeout: int, retries: int) -> stripe.StripeClient:
+    return stripe.StripeClient(
+        api_key,
+        stripe_version=api_version,
+        base_addresses={"api": api_base},
+        max_network_retries=retries,
+        http_client=stripe.RequestsClient(timeout=timeout),
+    )
+
+
+def _client() -> stripe.StripeClient:
+    # Read at call time: tests and the emulator switch these in settings.
+    return _client_for(
+        settings.STRIPE_SECRET_KEY,
+        settings.STRIPE_API_BASE,
+        settings.STRIPE_API_VERSION,
+        settings.STRIPE_TIMEOUT_SECONDS,
+        settings.STRIPE_MAX_NETWORK_RETRIES,
+    )
+
+
+def _translate(exc: stripe.StripeError) -> PaymentGatewayError:
+    error = exc.error
+    stripe_code = getattr(error, "code", None) or exc.code or ""
+    if isinstance(exc, stripe.CardError):
+        decline_code = getattr(error, "decline_code", None) or ""
+        return PaymentGatewayError(
+            decline_message(code=stripe_code, decline_code=decline_code, stripe_message=exc.user_message or ""),
+            code="card_declined",
+            decline_code=decline_code,
+            stripe_code=stripe_code,
+            http_status=exc.http_status,
+        )
+    if isinstance(exc, (stripe.APIConnectionError, stripe.RateLimitError)) or (exc.http_status or 0) >= 500:
+        logger.warning("Stripe unavailable: %s", exc)
+        return PaymentGatewayError(
+            UNAVAILABLE_MESSAGE, code="provider_unavailable", stripe_code=stripe_code, http_status=exc.http_status, retryable=True
+        )
+    if isinstance(exc, (stripe.AuthenticationError, stripe.PermissionError)):
+        logger.error("Stripe refused the shop's API key: %s", exc)
+        return PaymentGatewayError(
+            "Payments are misconfigured on our side; nothing was charged.", code="provider_misconfigured", http_status=exc.http_status
+        )
+    # invalid_request_error and friends: Stripe's message names the problem (an amount
+    # too large to refund, a PaymentIntent in the wrong state) and is meant for staff.
+    return PaymentGatewayError(
+        exc.user_message or str(exc), code="provider_refused", stripe_code=stripe_code, http_status=exc.http_status
+    )
+
+
+def _call(method, *args, **kwargs) -> Any:
+    try:
+        return method(*args, **kwargs)
+    except stripe.StripeError as exc:
+        raise _translate(exc) from exc
+
+
+def payment_intent_create(
+    *,
+    amount: int,
+    currency: str,
+    idempotency_key: str,
+    metadata: dict[str, str],
+    receipt_email: str,
+    description: str,
+) -> stripe.PaymentIntent:
+    return _call(
+        _client().v1.payment_intents.create,
+        params={
+            "amount": amount,
+            "currency": currency.lower(),
+            "automatic_payment_methods": {"enabled": True},
+            "metadata": metadata,
+            "receipt_email": receipt_email,
+            "description": description,
+        },
+        options={"idempotency_key": idempotency_key},
+    )
+
+
+def payment_intent_retrieve(payment_intent_id: str) -> stripe.PaymentIntent:
+    # The latest charge comes along: its card brand and last four go on the receipt.
+    return _call(
+        _client().v1.payment_intents.retrieve, payment_intent_id, params={"expand": ["latest_charge"]}
+    )
+
+
+def payment_intent_cancel(payment_intent_id: str, *, idempotency_key: str) -> stripe.PaymentIntent:
+    return _call(
+        _client().v1.payment_intents.cancel,
+        payment_intent_id,
+        params={"cancellation_reason": "abandoned"},
+        options={"idempotency_key": idempotency_key},
+    )
+
+
+def refund_create(
+    *,
+    payment_intent_id: str,
+    amount: int,
+    reason: str,
+    metadata: dict[str, str],
+    idempotency_key: str,
+) -> stripe.Refund:
+    params: dict[str, Any] = {"payment_intent": payment_intent_id, "amount": amount, "metadata": metadata}
+    if reason:
+        params["reason"] = reason
+    return _call(_client().v1.refunds.create, params=params, options={"idempotency_key": idempotency_key})
+
+
+def refund_retrieve(refund_id: str) -> stripe.Refund:
+    return _call(_client().v1.refunds.retrieve, refund_id)
+
+
+def charge_retrieve(charge_id: str) -> stripe.Charge:
+    return _call(_client().v1.charges.retrieve, charge_id)
+
+
+def webhook_endpoint_list() -> list[stripe.WebhookEndpoint]:
+    return list(_call(_client().v1.webhook_endpoints.list, params={"limit": 100}).auto_paging_iter())
+
+
+def webhook_endpoint_create(*, url: str, enabled_events: list[str], metadata: dict[str, str]) -> stripe.WebhookEndpoint:
+    return _call(
+        _client().v1.webhook_endpoints.create,
+        params={
+            "url": url,
+            "enabled_events": enabled_events,
+            "metadata": metadata,
+            "api_version": settings.STRIPE_API_VERSION,
+        },
+    )
+
+
+def webhook_endpoint_update(endpoint_id: str, *, enabled_events: list[str]) -> stripe.WebhookEndpoint:
+    return _call(
+        _client().v1.webhook_endpoints.update, endpoint_id, params={"enabled_events": enabled_events, "disabled": False}
+    )
+
+
+def webhook_endpoint_delete(endpoint_id: str) -> None:
+    _call(_client().v1.webhook_endpoints.delete, endpoint_id)

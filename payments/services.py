@@ -1,0 +1,369 @@
+"""Paying for orders: one PaymentIntent per order, and the transitions Stripe drives.
+
+`payment_start` creates (or finds) the order's PaymentIntent. Everything Stripe tells us
+afterwards, by webhook or by `reconcile_payments`, goes through `payment_sync`: it asks
+Stripe for the PaymentIntent as it is now and applies that state. Applying the current
+state rather than the event's snapshot makes the handlers safe out of order (a late
+`payment_failed` finds the PaymentIntent succeeded) and run twice (the second run finds
+nothing left to do). Lock order: order, then payment (orders/locks.py).
+"""
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from djstripe import models as djstripe_models
+
+from bookstore.errors import ShopError
+from bookstore.money import format_money
+from cart.services import cart_remove_purchased
+from orders.locks import lock_order
+from orders.models import Order
+from orders.services import (
+    Actor,
+    OrderError,
+    order_cancel,
+    order_event_record,
+    order_expire_unpaid,
+    order_flag,
+    order_mark_paid,
+)
+from payments import gateway
+from payments.models import Payment
+from payments.receipts import receipt_request
+
+logger = logging.getLogger(__name__)
+
+# Stripe's statuses after which nothing the PaymentIntent says can change the order.
+FINAL_PAYMENT_STATUSES = (Payment.Status.SUCCEEDED, Payment.Status.CANCELED)
+
+
+class PaymentError(ShopError):
+    pass
+
+
+def _field(obj: Any, name: str, default: Any = None) -> Any:
+    """Read a field of a Stripe object or of its plain-dict form (a webhook payload)."""
+    if obj is None:
+        return default
+    try:
+        value = obj[name]
+    except (KeyError, TypeError):
+        return default
+    return default if value is None else value
+
+
+def _mirror(model, data) -> Any:
+    """Mirror a Stripe object with dj-stripe; the shop keeps working if the mirror cannot."""
+    try:
+        return model.sync_from_stripe_data(data, api_key=settings.STRIPE_SECRET_KEY)
+    except Exception:
+        # The mirror is a convenience for staff and reports; our own rows hold what the
+        # order needs. Losing a payment over it would be the worse failure.
+        logger.exception("dj-stripe could not mirror %s %s", model.__name__, _field(data, "id"))
+        return None
+
+
+def _lock_payment(payment_id: int) -> Payment:
+    return Payment.objects.select_for_update().get(pk=payment_id)
+
+
+def payment_start(*, order_id: int) -> Payment:
+    """The order's Payment, creating its PaymentIntent at Stripe the first time.
+
+    The order row stays locked while Stripe is called, so two tabs or a double click wait
+    for each other and find the one Payment; the idempotency key covers a crash between
+    Stripe's answer and our commit (the next call gets the same PaymentIntent back).
+    """
+    with transaction.atomic():
+        order = lock_order(order_id)
+        existing = Payment.objects.filter(order=order).first()
+        if order.status != Order.Status.PENDING_PAYMENT:
+            raise PaymentError(
+                f"Order {order.number} is {order.get_status_display().lower()}; there is nothing to pay.",
+                code="not_payable",
+            )
+        if existing is not None:
+            return existing
+        if order.reserved_until < timezone.now():
+            raise PaymentError(
+                f"The time to pay for order {order.number} has run out and its books were released. "
+                "Your cart still holds them: place the order again.",
+                code="reservation_expired",
+            )
+        intent = gateway.payment_intent_create(
+            amount=order.total_amount,
+            currency=order.currency,
+            idempotency_key=f"order-{order.number}-payment",
+            metadata={"order_number": order.number, "order_id": str(order.pk)},
+            receipt_email=order.email,
+            description=f"{settings.SHOP_NAME} order {order.number}",
+        )
+        payment = Payment.objects.create(
+            order=order,
+            stripe_payment_intent_id=intent.id,
+            payment_intent=_mirror(djstripe_models.PaymentIntent, intent),
+            client_secret=intent.client_secret,
+            amount=intent.amount,
+            currency=intent.currency.upper(),
+            status=intent.status,
+        )
+        order_event_record(
+            order=order,
+            kind="payment_started",
+            actor=Actor.system(),
+            message=f"PaymentIntent {intent.id} created for {format_money(intent.amount, order.currency)}.",
+        )
+        return payment
+
+
+def payment_sync(*, payment_intent_id: str, actor: Actor) -> Payment | None:
+    """Fetch the PaymentIntent from Stripe and apply its state to the order."""
+    intent = gateway.payment_intent_retrieve(payment_intent_id)
+    return payment_apply_intent(intent=intent, actor=actor)
+
+
+def _payment_for_intent(intent) -> Payment | None:
+    payment = Payment.objects.filter(stripe_payment_intent_id=intent["id"]).first()
+    if payment is not None:
+        return payment
+    # Stripe made the PaymentIntent but our row was lost (a crash before commit): the
+    # metadata names the order, so the payment is not lost with it.
+    order_number = _field(_field(intent, "metadata", {}), "order_number")
+    order = Order.objects.filter(number=order_number).first() if order_number else None
+    if order is None or Payment.objects.filter(order=order).exists():
+        return None
+    payment, _ = Payment.objects.get_or_create(
+        order=order,
+        defaults=dict(
+            stripe_payment_intent_id=intent["id"],
+            client_secret=_field(intent, "client_secret", ""),
+            amount=intent["amount"],
+            currency=intent["currency"].upper(),
+            status=intent["status"],
+        ),
+    )
+    return payment if payment.stripe_payment_intent_id == intent["id"] else None
+
+
+def payment_apply_intent(*, intent, actor: Actor) -> Payment | None:
+    """Apply a PaymentIntent's current state to its order. Idempotent."""
+    payment = _payment_for_intent(intent)
+    if payment is None:
+        logger.warning("PaymentIntent %s belongs to no order of this shop; ignored.", intent["id"])
+        return None
+    mirrored_intent = _mirror(djstripe_models.PaymentIntent, intent)
+    with transaction.atomic():
+        order = lock_order(payment.order_id)
+        payment = _lock_payment(payment.pk)
+        if mirrored_intent is not None and payment.payment_intent_id is None:
+            payment.payment_intent = mirrored_intent
+        status = intent["status"]
+        if payment.status == Payment.Status.SUCCEEDED and status != Payment.Status.SUCCEEDED:
+            # Stripe never moves a PaymentIntent back from succeeded; this is a stale copy.
+            logger.info("Ignored %s for PaymentIntent %s: it already succeeded.", status, intent["id"])
+            return payment
+        if payment.status == Payment.Status.CANCELED and status != Payment.Status.CANCELED:
+            logger.info("Ignored %s for PaymentIntent %s: it was canceled.", status, intent["id"])
+            return payment
+        if status == Payment.Status.SUCCEEDED:
+            _apply_succeeded(order=order, payment=payment, intent=intent, actor=actor)
+        elif status == Payment.Status.CANCELED:
+            _apply_canceled(order=order, payment=payment, intent=intent, actor=actor)
+        else:
+            _apply_in_progress(order=order, payment=payment, intent=intent, actor=actor)
+        payment.save()
+        return payment
+
+
+def _apply_succeeded(*, order: Order, payment: Payment, intent, actor: Actor) -> None:
+    received = _field(intent, "amount_received", intent["amount"])
+    currency = intent["currency"].upper()
+    first_time = payment.status != Payment.Status.SUCCEEDED
+    payment.status = Payment.Status.SUCCEEDED
+    payment.last_error_code = payment.last_decline_code = payment.last_error_message = ""
+    _record_charge(payment=payment, intent=intent)
+    if received != order.total_amount or currency != order.currency:
+        if first_time:
+            order_flag(
+                order_id=order.pk,
+                actor=actor,
+                reason=(
+                    f"Stripe reports {format_money(received, currency)} paid for an order of "
+                    f"{format_money(order.total_amount, order.currency)}; not marked paid."
+                ),
+            )
+        return
+    if order.status == Order.Status.CANCELED:
+        if first_time:
+            order_flag(
+                order_id=order.pk,
+                actor=actor,
+                reason=f"Payment of {format_money(received, currency)} succeeded after the order was canceled: refund it.",
+            )
+        return
+    if order.status != Order.Status.PENDING_PAYMENT:
+        return
+    card = f" ({payment.card_brand.title()} •••• {payment.card_last4})" if payment.card_last4 else ""
+    order_mark_paid(
+        order_id=order.pk, actor=actor, message=f"Paid {format_money(received, currency)} by card{card}."
+    )
+    if order.cart_id:
+        bought: dict[int, int] = {}
+        for line in order.lines.all():
+            if line.book_id:
+                bought[line.book_id] = bought.get(line.book_id, 0) + line.quantity
+        cart_remove_purchased(cart_id=order.cart_id, quantities=bought)
+    receipt_request(order_id=order.pk)
+
+
+def _record_charge(*, payment: Payment, intent) -> None:
+    charge = _field(intent, "latest_charge")
+    if not charge:
+        return
+    if isinstance(charge, str):
+        charge = gateway.charge_retrieve(charge)
+    card = _field(_field(charge, "payment_method_details", {}), "card", {})
+    payment.card_brand = _field(card, "brand", "")
+    payment.card_last4 = _field(card, "last4", "")
+    mirrored = _mirror(djstripe_models.Charge, charge)
+    if mirrored is not None:
+        payment.charge = mirrored
+
+
+def _apply_canceled(*, order: Order, payment: Payment, intent, actor: Actor) -> None:
+    payment.status = Payment.Status.CANCELED
+    if order.status == Order.Status.PENDING_PAYMENT:
+        reason = _field(intent, "cancellation_reason", "")
+        order_cancel(
+            order_id=order.pk,
+            actor=actor,
+            reason=f"Payment canceled at Stripe{f' ({reason})' if reason else ''}; the books are back on the shelf.",
+        )
+
+
+def _apply_in_progress(*, order: Order, payment: Payment, intent, actor: Actor) -> None:
+    status = intent["status"]
+    error = _field(intent, "last_payment_error")
+    if status == Payment.Status.REQUIRES_PAYMENT_METHOD and error:
+        code = _field(error, "code", "")
+        decline_code = _field(error, "decline_code", "")
+        message = gateway.decline_message(code=code, decline_code=decline_code, stripe_message=_field(error, "message", ""))
+        failed_charge = _field(error, "charge", "") or _field(_field(intent, "latest_charge"), "id", "")
+        is_new_failure = (payment.last_error_code, payment.last_decline_code, payment.last_error_message) != (
+            code,
+            decline_code,
+            message,
+        ) or payment.status != status
+        payment.last_error_code, payment.last_decline_code, payment.last_error_message = code, decline_code, message
+        if is_new_failure:
+            order_event_record(
+                order=order,
+                kind="payment_failed",
+                actor=actor,
+                message=f"Payment failed: {message} ({decline_code or code}{f', charge {failed_charge}' if failed_charge else ''}).",
+                data={"code": code, "decline_code": decline_code},
+            )
+    elif status in (Payment.Status.PROCESSING, Payment.Status.REQUIRES_ACTION):
+        # A new attempt is under way: the last card's error no longer describes it.
+        payment.last_error_code = payment.last_decline_code = payment.last_error_message = ""
+    payment.status = status
+
+
+def payments_reconcile(*, now: datetime | None = None) -> list[str]:
+    """Ask Stripe about payments of orders still pending a while after they started.
+
+    Heals lost webhooks with the very transitions the webhooks apply. Returns the numbers
+    of the orders it looked at.
+    """
+    cutoff = (now or timezone.now()) - timedelta(minutes=settings.PAYMENT_RECONCILE_AFTER_MINUTES)
+    payments = (
+        Payment.objects.filter(order__status=Order.Status.PENDING_PAYMENT, created_at__lt=cutoff)
+        .exclude(status=Payment.Status.SUCCEEDED, order__needs_attention=True)
+        .select_related("order")
+        .order_by("created_at")
+    )
+    numbers = []
+    for payment in payments:
+        try:
+            payment_sync(payment_intent_id=payment.stripe_payment_intent_id, actor=Actor.system())
+        except (gateway.PaymentGatewayError, OrderError) as exc:
+            logger.warning("Could not reconcile order %s: %s", payment.order.number, exc)
+            continue
+        numbers.append(payment.order.number)
+    return numbers
+
+
+def payments_release_expired(*, now: datetime | None = None) -> list[str]:
+    """Cancel orders left unpaid past their reservation, their PaymentIntents first.
+
+    The PaymentIntent is canceled at Stripe before the order, so a shopper cannot pay for
+    books already back on the shelf. If Stripe refuses because the payment has gone
+    through meanwhile, the order is synced (and marked paid) instead.
+    """
+    cutoff = now or timezone.now()
+    expired_with_payment = Payment.objects.filter(
+        order__status=Order.Status.PENDING_PAYMENT, order__reserved_until__lt=cutoff
+    ).select_related("order")
+    numbers, still_open = [], []
+    for payment in expired_with_payment:
+        try:
+            intent = gateway.payment_intent_cancel(
+                payment.stripe_payment_intent_id, idempotency_key=f"order-{payment.order.number}-expire"
+            )
+        except gateway.PaymentGatewayError as exc:
+            still_open.append(payment.order_id)
+            if exc.stripe_code == "payment_intent_unexpected_state":
+                payment_sync(payment_intent_id=payment.stripe_payment_intent_id, actor=Actor.system())
+            else:
+                logger.warning("Could not cancel the payment of expired order %s: %s", payment.order.number, exc)
+            continue
+        payment_apply_intent(intent=intent, actor=Actor.system())
+        numbers.append(payment.order.number)
+    return numbers + order_expire_unpaid(now=cutoff, skip_order_ids=still_open)
+
+
+def webhook_endpoint_register(*, base_url: str) -> tuple[djstripe_models.WebhookEndpoint, bool]:
+    """Register the shop's webhook endpoint at Stripe for `base_url`, or bring it up to date.
+
+    Returns the dj-stripe row (which holds the signing secret) and whether it is new.
+    Running it again updates the one endpoint; it never makes a second.
+    """
+    base_url = base_url.rstrip("/")
+    endpoint_uuid = uuid.uuid4()
+    url = base_url + reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint_uuid})
+    prefix = url[: -len(str(endpoint_uuid)) - 1]
+    events = list(settings.STRIPE_WEBHOOK_EVENTS)
+
+    local = djstripe_models.WebhookEndpoint.objects.filter(url__startswith=prefix).order_by("-created").first()
+    if local is not None:
+        try:
+            remote = gateway.webhook_endpoint_update(local.id, enabled_events=events)
+        except gateway.PaymentGatewayError as exc:
+            if exc.http_status != 404:
+                raise
+            # Gone at Stripe (deleted in the dashboard, a reset emulator): make a new one.
+            local.delete()
+        else:
+            secret = local.secret
+            local = djstripe_models.WebhookEndpoint.sync_from_stripe_data(remote, api_key=settings.STRIPE_SECRET_KEY)
+            if not local.secret:
+                # Stripe shows the secret only when the endpoint is created.
+                local.secret = secret
+                local.save(update_fields=["secret"])
+            return local, False
+
+    for remote in gateway.webhook_endpoint_list():
+        if remote.url.startswith(prefix):
+            # Its secret is unknown here, so its deliveries could never be verified.
+            gateway.webhook_endpoint_delete(remote.id)
+    remote = gateway.webhook_endpoint_create(
+        url=url, enabled_events=events, metadata={"djstripe_uuid": str(endpoint_uuid)}
+    )
+    local = djstripe_models.WebhookEndpoint.sync_from_stripe_data(remote, api_key=settings.STRIPE_SECRET_KEY)
+    return local, True

@@ -1,0 +1,32 @@
+"""Stripe webhooks, received through dj-stripe's endpoint.
+
+dj-stripe checks the signature (400 for a forged, malformed or stale one), stores the
+event once, mirrors its object and then calls these receivers inside its transaction.
+An exception here rolls that back and answers an error, so Stripe delivers again.
+"""
+
+import logging
+
+from djstripe.event_handlers import djstripe_receiver
+
+from orders.services import Actor
+from payments.services import payment_sync
+
+logger = logging.getLogger(__name__)
+
+PAYMENT_INTENT_EVENTS = [
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.canceled",
+    "payment_intent.processing",
+    "payment_intent.requires_action",
+]
+
+
+@djstripe_receiver(PAYMENT_INTENT_EVENTS)
+def payment_intent_changed(sender, event, **kwargs) -> None:
+    payment_intent_id = event.data.get("object", {}).get("id")
+    if not payment_intent_id:
+        logger.warning("Stripe event %s (%s) names no PaymentIntent; ignored.", event.id, event.type)
+        return
+    payment_sync(payment_intent_id=payment_intent_id, actor=Actor.webhook(event.id))

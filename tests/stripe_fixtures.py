@@ -1,0 +1,97 @@
+"""The shop on the Stripe emulator: the real stripe-python client and dj-stripe over HTTP.
+
+- `stripe_emulator`: one emulator per test session, on a free loopback port.
+- `emulated_stripe`: points the shop's gateway and dj-stripe at it, fresh for each test.
+- `webhook_endpoint`: the shop's endpoint registered at the emulator for the live server,
+  so the emulator's signed webhooks reach dj-stripe's view (transactional tests).
+- `shopper_stripe`: a client for what a browser does with the client secret (confirming
+  with a card), which the shop itself never does.
+- `place_order` / `paid_order`: composed states built through the real services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import stripe
+from django.conf import settings
+
+from orders.models import Order
+from orders.services import order_place
+from payments.services import payment_start, webhook_endpoint_register
+from stripe_emulator import Emulator
+from tests.factories import BookFactory, CartFactory, CartLineFactory, UserFactory, shipping_address
+
+RETURN_URL = "http://127.0.0.1:9/return"
+
+
+@pytest.fixture(scope="session")
+def stripe_emulator():
+    emulator = Emulator(host="127.0.0.1", port=0).start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def emulated_stripe(stripe_emulator, settings, monkeypatch) -> Emulator:
+    stripe_emulator.reset()
+    # Quick retries keep failure tests short; Stripe's own schedule spans days.
+    stripe_emulator.configure(webhook_retry_delays=[0.05, 0.1, 0.2, 0.5, 1], dispute_after=0.1, refund_settle_after=0.1)
+    settings.STRIPE_API_BASE = stripe_emulator.url
+    settings.STRIPE_EMULATOR_URL = stripe_emulator.url
+    settings.STRIPE_JS_URL = f"{stripe_emulator.url}/v3/"
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    # dj-stripe's own calls (the account, objects it fetches) go through the global base.
+    monkeypatch.setattr(stripe, "api_base", stripe_emulator.url)
+    return stripe_emulator
+
+
+@pytest.fixture
+def webhook_endpoint(emulated_stripe, live_server):
+    endpoint, _created = webhook_endpoint_register(base_url=live_server.url)
+    return endpoint
+
+
+@pytest.fixture
+def shopper_stripe(emulated_stripe) -> stripe.StripeClient:
+    return stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY, base_addresses={"api": emulated_stripe.url}, max_network_retries=0
+    )
+
+
+def confirm_with(client: stripe.StripeClient, payment_intent_id: str, payment_method: str):
+    """Confirm as the Payment Element would; a decline comes back as the PaymentIntent."""
+    try:
+        return client.v1.payment_intents.confirm(
+            payment_intent_id, params={"payment_method": payment_method, "return_url": RETURN_URL}
+        )
+    except stripe.CardError:
+        return client.v1.payment_intents.retrieve(payment_intent_id)
+
+
+@pytest.fixture
+def place_order(db) -> Callable[..., Order]:
+    def place(*, user=None, guest: bool = False, books=None, email: str = "") -> Order:
+        if user is None and not guest:
+            user = UserFactory()
+        cart = CartFactory(user=user)
+        for title, price, quantity in books or [("Piranesi", 1299, 1), ("The Dispossessed", 950, 2)]:
+            CartLineFactory(cart=cart, book=BookFactory(title=title, price_amount=price, stock=10), quantity=quantity)
+        return order_place(
+            cart=cart, email=email or (user.email if user else "guest@example.com"), shipping=shipping_address(), user=user
+        )
+
+    return place
+
+
+@pytest.fixture
+def paid_order(place_order, webhook_endpoint, shopper_stripe, emulated_stripe) -> Order:
+    """An order paid by card, its payment confirmed by the emulator's webhook."""
+    order = place_order()
+    payment = payment_start(order_id=order.pk)
+    confirm_with(shopper_stripe, payment.stripe_payment_intent_id, "pm_card_visa")
+    assert emulated_stripe.wait_idle(timeout=15)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID, order.events.values_list("kind", "message")
+    return order
