@@ -1,3 +1,10 @@
+from django.urls import path
+
+from bookstore import views
+
 app_name = "catalogue"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.book_list, name="book_list"),
+    path("books/<int:pk>/", views.book_detail, name="book_detail"),
+]
