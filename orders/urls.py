@@ -1,3 +1,12 @@
+from django.urls import path
+
+from orders import views
+
 app_name = "orders"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.order_list, name="order_list"),
+    path("checkout/", views.checkout, name="checkout"),
+    path("<str:number>/", views.order_detail, name="order_detail"),
+    path("<str:number>/<str:access_key>/", views.order_guest_detail, name="order_guest_detail"),
+]

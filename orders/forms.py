@@ -1,0 +1,55 @@
+from django import forms
+
+# Where the shop ships to (ISO 3166-1 alpha-2), in the order shoppers look for them.
+SHIPPING_COUNTRIES = [
+    ("IE", "Ireland"),
+    ("GB", "United Kingdom"),
+    ("AT", "Austria"),
+    ("BE", "Belgium"),
+    ("CZ", "Czechia"),
+    ("DK", "Denmark"),
+    ("EE", "Estonia"),
+    ("FI", "Finland"),
+    ("FR", "France"),
+    ("DE", "Germany"),
+    ("GR", "Greece"),
+    ("HU", "Hungary"),
+    ("IT", "Italy"),
+    ("LV", "Latvia"),
+    ("LT", "Lithuania"),
+    ("LU", "Luxembourg"),
+    ("NL", "Netherlands"),
+    ("NO", "Norway"),
+    ("PL", "Poland"),
+    ("PT", "Portugal"),
+    ("ES", "Spain"),
+    ("SE", "Sweden"),
+    ("CH", "Switzerland"),
+    ("CA", "Canada"),
+    ("US", "United States"),
+    ("AU", "Australia"),
+    ("NZ", "New Zealand"),
+    ("JP", "Japan"),
+]
+
+
+class CheckoutForm(forms.Form):
+    email = forms.EmailField(
+        label="Email", max_length=254, help_text="We send the order confirmation and receipt here.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    name = forms.CharField(label="Full name", max_length=200, widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    line1 = forms.CharField(label="Address", max_length=200, widget=forms.TextInput(attrs={"autocomplete": "address-line1"}))
+    line2 = forms.CharField(
+        label="Address (line 2)", max_length=200, required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "address-line2"}),
+    )
+    city = forms.CharField(label="City", max_length=100, widget=forms.TextInput(attrs={"autocomplete": "address-level2"}))
+    postal_code = forms.CharField(
+        label="Postal code", max_length=20, widget=forms.TextInput(attrs={"autocomplete": "postal-code"})
+    )
+    country = forms.ChoiceField(
+        label="Country", choices=SHIPPING_COUNTRIES, initial="IE", widget=forms.Select(attrs={"autocomplete": "country"})
+    )
+    # One per rendering of the form: submitting the same form twice gives the same order.
+    checkout_token = forms.RegexField(regex=r"^[A-Za-z0-9_-]{20,64}\Z", widget=forms.HiddenInput)
