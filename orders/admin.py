@@ -1,0 +1,113 @@
+"""Orders in the admin: read-only. Every change of state goes through orders/services.py,
+which writes the order's history; an edit form here would bypass it."""
+
+from django.contrib import admin
+from django.contrib.auth import get_permission_codename
+
+from bookstore.money import format_money
+from orders.models import Order, OrderEvent, OrderLine
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_view_permission(self, request, obj=None):
+        # Lines and history are part of the order: whoever may see the order sees them.
+        opts = self.parent_model._meta
+        return any(
+            request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
+            for action in ("view", "change")
+        )
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class OrderLineInline(ReadOnlyInline):
+    model = OrderLine
+    fields = ["title", "author", "isbn", "unit_price", "quantity", "restocked_quantity", "line_total_display"]
+    readonly_fields = fields
+
+    @admin.display(description="Unit price")
+    def unit_price(self, line: OrderLine) -> str:
+        return format_money(line.unit_price_amount, line.order.currency)
+
+    @admin.display(description="Line total")
+    def line_total_display(self, line: OrderLine) -> str:
+        return format_money(line.line_total, line.order.currency)
+
+
+class OrderEventInline(ReadOnlyInline):
+    model = OrderEvent
+    verbose_name = "history entry"
+    verbose_name_plural = "history"
+    fields = ["created_at", "kind", "from_status", "to_status", "actor", "actor_user", "stripe_event_id", "message"]
+    readonly_fields = fields
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["number", "created_at", "email", "status", "total", "needs_attention", "user"]
+    list_filter = ["status", "needs_attention", "created_at"]
+    date_hierarchy = "created_at"
+    search_fields = ["number", "email"]
+    list_select_related = ["user"]
+    inlines = [OrderLineInline, OrderEventInline]
+    fieldsets = [
+        (None, {"fields": ["number", "status", "user", "email", "created_at", "paid_at", "canceled_at"]}),
+        ("Money", {"fields": ["subtotal", "tax", "total", "refunded"]}),
+        ("Stock", {"fields": ["reserved_until", "stock_released"]}),
+        ("Attention", {"fields": ["needs_attention", "attention_reason"]}),
+        (
+            "Shipping",
+            {
+                "fields": [
+                    "shipping_name", "shipping_line1", "shipping_line2", "shipping_city", "shipping_postal_code",
+                    "shipping_country",
+                ]
+            },
+        ),
+    ]
+    readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Every field is read-only, so a Save button would only promise an edit that cannot happen.
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        # A crafted POST of the change form must not write the order behind the services' back.
+        return
+
+    def _money(self, order: Order, amount: int) -> str:
+        return format_money(amount, order.currency)
+
+    @admin.display(description="Total", ordering="total_amount")
+    def total(self, order: Order) -> str:
+        return self._money(order, order.total_amount)
+
+    @admin.display(description="Subtotal")
+    def subtotal(self, order: Order) -> str:
+        return self._money(order, order.subtotal_amount)
+
+    @admin.display(description="Tax")
+    def tax(self, order: Order) -> str:
+        return self._money(order, order.tax_amount)
+
+    @admin.display(description="Refunded")
+    def refunded(self, order: Order) -> str:
+        return self._money(order, order.refunded_amount)
