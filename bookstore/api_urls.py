@@ -7,7 +7,7 @@ from bookstore.api import BookDetailView, BookListView, TokenObtainView
 from bookstore.api_errors import NotFoundView
 from cart.api import CartLinesView, CartLineView, CartView
 from orders.api import OrderListCreateView
-from payments.api import OrderDetailView
+from payments.api import OrderDetailView, PaymentView, ReceiptView
 
 app_name = "api"
 
@@ -20,6 +20,8 @@ urlpatterns = [
     path("v1/cart/lines/<int:book_id>/", CartLineView.as_view(), name="cart_line"),
     path("v1/orders/", OrderListCreateView.as_view(), name="order_list"),
     path("v1/orders/<str:number>/", OrderDetailView.as_view(), name="order_detail"),
+    path("v1/orders/<str:number>/payment/", PaymentView.as_view(), name="order_payment"),
+    path("v1/orders/<str:number>/receipt/", ReceiptView.as_view(), name="order_receipt"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),

@@ -1,14 +1,41 @@
-"""An order's payment side as JSON: its detail with payment state and refunds."""
+"""An order's payment side as JSON: starting and polling its payment, refunds, the receipt PDF."""
 
+from django.conf import settings
 from django.db.models import prefetch_related_objects
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from django.http import FileResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import exceptions, renderers, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bookstore.api_common import MoneyField
+from bookstore.api_errors import ErrorDocumentingAutoSchema, ErrorSerializer
 from orders.api import ORDER_ACCESS_KEY_PARAMETER, OrderSerializer, order_for_request
-from payments.models import Payment, Refund
+from orders.models import Order
+from payments.gateway import PaymentGatewayError
+from payments.models import Payment, Receipt, Refund
+from payments.receipts import receipt_filename
+from payments.services import payment_start
+
+
+def downloadable_receipt(order: Order) -> Receipt | None:
+    """The order's receipt once a worker has rendered its PDF; numbered but unrendered is not there yet."""
+    return Receipt.objects.filter(order=order, rendered_at__isnull=False).exclude(pdf="").first()
+
+
+class ReceiptUrlMixin(serializers.Serializer):
+    receipt_url = serializers.SerializerMethodField(
+        help_text="Where to download the receipt PDF (guests send their access key); null until it is ready."
+    )
+
+    def get_receipt_url(self, order: Order) -> str | None:
+        if downloadable_receipt(order) is None:
+            return None
+        url = reverse("api:order_receipt", kwargs={"number": order.number})
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
 
 
 class PaymentStateSerializer(serializers.ModelSerializer):
@@ -30,22 +57,177 @@ class RefundSerializer(serializers.ModelSerializer):
         fields = ["amount", "status", "status_display", "created_at", "succeeded_at"]
 
 
-class OrderDetailSerializer(OrderSerializer):
+class OrderDetailSerializer(ReceiptUrlMixin, OrderSerializer):
     payment = PaymentStateSerializer(read_only=True, allow_null=True, help_text="Null until payment is started.")
     refunds = RefundSerializer(many=True, read_only=True)
 
     class Meta(OrderSerializer.Meta):
-        fields = [*OrderSerializer.Meta.fields, "payment", "refunds"]
+        fields = [*OrderSerializer.Meta.fields, "payment", "refunds", "receipt_url"]
 
 
 class OrderDetailView(APIView):
     @extend_schema(
         tags=["orders"],
-        summary="One order, with its lines, payment state and refunds",
+        summary="One order, with its lines, payment state, refunds and receipt",
         parameters=[ORDER_ACCESS_KEY_PARAMETER],
         responses=OrderDetailSerializer,
     )
     def get(self, request, number: str):
         order = order_for_request(request, number)
         prefetch_related_objects([order], "refunds")
-        return Response(OrderDetailSerializer(order).data)
+        return Response(OrderDetailSerializer(order, context={"request": request}).data)
+
+
+class PaymentStartedSerializer(serializers.ModelSerializer):
+    payment_intent = serializers.CharField(source="stripe_payment_intent_id", help_text="The Stripe PaymentIntent's id.")
+    client_secret = serializers.CharField(
+        help_text="Hand it to Stripe.js (`elements({clientSecret})`, `confirmPayment`); never log or store it."
+    )
+    publishable_key = serializers.SerializerMethodField(help_text="For `Stripe(publishable_key)`.")
+    stripe_js_url = serializers.SerializerMethodField(help_text="Where to load Stripe.js from.")
+    amount = MoneyField(amount="amount")
+
+    class Meta:
+        model = Payment
+        fields = ["payment_intent", "client_secret", "publishable_key", "stripe_js_url", "amount", "status"]
+        read_only_fields = fields
+
+    def get_publishable_key(self, payment: Payment) -> str:
+        return settings.STRIPE_PUBLISHABLE_KEY
+
+    def get_stripe_js_url(self, payment: Payment) -> str:
+        return settings.STRIPE_JS_URL
+
+
+class PaymentStatusSerializer(ReceiptUrlMixin, serializers.ModelSerializer):
+    order_status = serializers.ChoiceField(source="status", choices=Order.Status.choices, read_only=True)
+    order_status_display = serializers.CharField(source="get_status_display", read_only=True)
+    paid = serializers.SerializerMethodField(help_text="True once Stripe confirmed the payment, also after refunds.")
+    payment_status = serializers.SerializerMethodField(help_text="Stripe's PaymentIntent status; null until payment is started.")
+    last_error_message = serializers.SerializerMethodField(help_text="Why the last attempt failed, for the shopper; empty otherwise.")
+
+    class Meta:
+        model = Order
+        fields = ["number", "order_status", "order_status_display", "paid", "payment_status", "last_error_message", "receipt_url"]
+
+    def get_paid(self, order: Order) -> bool:
+        return order.paid_at is not None
+
+    @extend_schema_field(serializers.ChoiceField(choices=Payment.Status.choices, allow_null=True))
+    def get_payment_status(self, order: Order) -> str | None:
+        payment = self.context["payment"]
+        return payment.status if payment else None
+
+    def get_last_error_message(self, order: Order) -> str:
+        payment = self.context["payment"]
+        return payment.last_error_message if payment else ""
+
+
+class PaymentProviderError(exceptions.APIException):
+    status_code = 502
+    default_detail = "Our payment provider refused the request; nothing was charged."
+    default_code = "provider_refused"
+
+
+def provider_error(exc: PaymentGatewayError) -> PaymentProviderError:
+    error = PaymentProviderError(exc.message, code=exc.code)
+    # Stripe down or rate-limiting us will pass; a refused key or request will not.
+    error.status_code = 503 if exc.retryable else 502
+    return error
+
+
+class PaymentView(APIView):
+    throttle_scope = "payments"
+
+    @extend_schema(
+        tags=["payments"],
+        summary="The order's payment status, for polling while Stripe confirms",
+        parameters=[ORDER_ACCESS_KEY_PARAMETER],
+        responses=PaymentStatusSerializer,
+    )
+    def get(self, request, number: str):
+        order = order_for_request(request, number)
+        payment = Payment.objects.filter(order=order).only("status", "last_error_message").first()
+        return Response(PaymentStatusSerializer(order, context={"request": request, "payment": payment}).data)
+
+    @extend_schema(
+        tags=["payments"],
+        summary="Start paying: the order's PaymentIntent, created once and then reused",
+        description="Returns what Stripe.js needs to take the card: the client secret and publishable key. "
+        "Asking again returns the same PaymentIntent; a declined card is retried on it. The order is paid "
+        "when Stripe's webhook confirms it: poll GET on this URL until `paid` is true.",
+        parameters=[ORDER_ACCESS_KEY_PARAMETER],
+        request=None,
+        responses={
+            200: PaymentStartedSerializer,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="The order cannot be paid: `not_payable` (already paid or canceled) or "
+                "`reservation_expired` (place the order again).",
+            ),
+            502: OpenApiResponse(ErrorSerializer, description="Stripe refused the request (`provider_refused`, ...)."),
+            503: OpenApiResponse(
+                ErrorSerializer, description="Stripe could not be reached (`provider_unavailable`); try again shortly."
+            ),
+        },
+    )
+    def post(self, request, number: str):
+        order = order_for_request(request, number)
+        try:
+            payment = payment_start(order_id=order.pk)
+        except PaymentGatewayError as exc:
+            raise provider_error(exc) from exc
+        return Response(PaymentStartedSerializer(payment).data)
+
+
+class PDFRenderer(renderers.BaseRenderer):
+    """Lets a client ask for `Accept: application/pdf`; the view sends the stored file itself."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data
+
+
+class ReceiptSchema(ErrorDocumentingAutoSchema):
+    def map_renderers(self, attribute: str) -> list:
+        # Only the receipt itself is a PDF; errors are JSON, as everywhere.
+        return [value for value in super().map_renderers(attribute) if value not in ("application/pdf", "pdf")]
+
+    def _error_statuses(self) -> dict[str, str]:
+        return {**super()._error_statuses(), "406": "The `Accept` header asks for something other than a PDF or JSON."}
+
+
+class ReceiptView(APIView):
+    renderer_classes = [renderers.JSONRenderer, PDFRenderer]
+    schema = ReceiptSchema()
+
+    @extend_schema(
+        tags=["payments"],
+        summary="The order's receipt as a PDF",
+        description="There once Stripe confirmed the payment and a worker rendered the receipt (seconds, usually): "
+        "404 until then. After a refund it is rendered again with the refunds.",
+        parameters=[ORDER_ACCESS_KEY_PARAMETER],
+        responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The receipt PDF.")},
+    )
+    def get(self, request, number: str):
+        order = order_for_request(request, number)
+        receipt = downloadable_receipt(order)
+        if receipt is None:
+            raise exceptions.NotFound("This order's receipt is not ready yet.", code="receipt_not_ready")
+        response = FileResponse(
+            receipt.pdf.open("rb"), as_attachment=True, filename=receipt_filename(receipt), content_type="application/pdf"
+        )
+        # The receipt names the shopper: no shared cache may keep it.
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        # A client that accepts only the PDF still gets its error in the one JSON shape.
+        self.request.accepted_renderer = renderers.JSONRenderer()
+        self.request.accepted_media_type = renderers.JSONRenderer.media_type
+        return response
