@@ -1,0 +1,46 @@
+import pytest
+
+from orders.models import Order
+from orders.services import order_place
+from tests.factories import CartLineFactory, shipping_address
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def order():
+    cart = CartLineFactory(book__title="Frankenstein", book__price_amount=1350, quantity=2).cart
+    return order_place(cart=cart, email="mary@example.com", shipping=shipping_address())
+
+
+def test_order_changelist_filters_and_searches(admin_client, order):
+    page = admin_client.get("/admin/orders/order/", {"status__exact": "pending_payment"}).content.decode()
+    assert order.number in page and "€27.00" in page
+
+    assert order.number in admin_client.get("/admin/orders/order/", {"q": order.number}).content.decode()
+    assert order.number in admin_client.get("/admin/orders/order/", {"q": "mary@example"}).content.decode()
+    assert order.number not in admin_client.get("/admin/orders/order/", {"q": "nobody"}).content.decode()
+    assert order.number not in admin_client.get("/admin/orders/order/", {"status__exact": "paid"}).content.decode()
+    assert admin_client.get("/admin/orders/order/", {"needs_attention__exact": "1"}).status_code == 200
+
+
+def test_order_change_page_shows_lines_and_history_read_only(admin_client, order):
+    response = admin_client.get(f"/admin/orders/order/{order.pk}/change/")
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Frankenstein" in page and "€13.50" in page
+    assert "Order placed; stock reserved until" in page
+    assert 'name="email"' not in page and 'name="_save"' not in page
+
+
+def test_a_posted_change_form_changes_nothing(admin_client, order):
+    admin_client.post(f"/admin/orders/order/{order.pk}/change/", {"email": "evil@example.com", "status": "paid"})
+
+    order.refresh_from_db()
+    assert order.email == "mary@example.com" and order.status == Order.Status.PENDING_PAYMENT
+
+
+def test_orders_cannot_be_added_or_deleted_in_the_admin(admin_client, order):
+    assert admin_client.get("/admin/orders/order/add/").status_code == 403
+    assert admin_client.get(f"/admin/orders/order/{order.pk}/delete/").status_code == 403
