@@ -367,3 +367,6 @@ def webhook_endpoint_register(*, base_url: str) -> tuple[djstripe_models.Webhook
     )
     local = djstripe_models.WebhookEndpoint.sync_from_stripe_data(remote, api_key=settings.STRIPE_SECRET_KEY)
     return local, True
+
+# Refunds live in payments/refunds.py (issue 6); staff and the API call them from here.
+from payments.refunds import refund_create  # noqa: E402, F401

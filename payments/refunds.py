@@ -1,0 +1,439 @@
+"""Refunds: the money side. Staff refund from the admin; Stripe tells us about every refund.
+
+`refund_create` (staff): under the order's lock it checks what is left to refund (captured
+minus refunded minus refunds still in flight) and the refund window, and writes a pending
+`Refund` row, committed, before Stripe is called with an idempotency key made from that
+row. The lock is not held during the call: the committed pending row is what stops a
+second refund meanwhile, and the form's state token (`refund_state_token`) stops a double
+submit or two staff members making the same refund twice.
+
+`refund_apply` is the one place a Stripe refund changes our rows, whoever reports it: the
+API's answer, `refund.*` webhooks, `charge.refunded`. It matches the refund to our row by
+its Stripe id, or by the `refund_id` metadata we send (our own refund's webhook can arrive
+before the API call has returned), or creates a row for a refund made in Stripe's
+dashboard. Money reaches the order (`order_record_refund`, idempotent per refund) only when
+Stripe says the refund succeeded. Lock order: order, then refund.
+"""
+
+import dataclasses
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import Sum
+from django.template.loader import render_to_string
+from django.utils import timezone
+from djstripe import models as djstripe_models
+
+from bookstore.errors import ShopError
+from bookstore.money import format_money
+from orders.locks import lock_order
+from orders.models import Order, OrderEvent
+from orders.services import Actor, OrderError, order_clean_restock, order_event_record, order_flag, order_record_refund
+from payments import gateway
+from payments.models import Payment, Refund
+from payments.receipts import receipt_refresh
+from payments.services import _field, _mirror
+
+logger = logging.getLogger(__name__)
+
+# Refunds Stripe may still pay out: their amounts are not refundable again meanwhile.
+IN_FLIGHT_STATUSES = (Refund.Status.PENDING, Refund.Status.REQUIRES_ACTION)
+FAILED_STATUSES = (Refund.Status.FAILED, Refund.Status.CANCELED)
+
+# Stripe's refund failure_reason codes, in words for staff.
+FAILURE_REASONS = {
+    "lost_or_stolen_card": "the card was reported lost or stolen",
+    "expired_or_canceled_card": "the card has expired or was canceled",
+    "charge_for_pending_refund_disputed": "the shopper disputed the payment while the refund was pending",
+    "insufficient_funds": "the Stripe balance had too little money for it",
+    "declined": "the card's bank declined it",
+    "merchant_request": "it was canceled on request",
+    "unknown": "Stripe gave no reason",
+}
+
+
+class RefundError(ShopError):
+    pass
+
+
+def refund_in_flight_amount(*, order: Order) -> int:
+    return order.refunds.filter(status__in=IN_FLIGHT_STATUSES).aggregate(total=Sum("amount"))["total"] or 0
+
+
+def refund_available_amount(*, order: Order) -> int:
+    """What staff may still refund: paid, minus refunded, minus refunds Stripe has not settled."""
+    return max(order.refundable_amount - refund_in_flight_amount(order=order), 0)
+
+
+def refund_state_token(*, order: Order) -> str:
+    """Names the order's refunds as they are now; the admin form carries it to the confirmation.
+
+    Any refund made after the form was opened (a double submit, a colleague, Stripe's
+    dashboard) adds a row, so the token no longer matches and the stale form is refused.
+    """
+    last_refund_id = order.refunds.order_by("-pk").values_list("pk", flat=True).first() or 0
+    return f"{last_refund_id}-{order.refunded_amount}"
+
+
+def refund_window_closes_at(*, order: Order):
+    return order.paid_at + timedelta(days=settings.REFUND_WINDOW_DAYS) if order.paid_at else None
+
+
+def refund_create(
+    *,
+    order_id: int,
+    amount: int,
+    reason: str,
+    note: str,
+    restock: dict[int | str, int],
+    staff_user,
+    expected_state: str | None = None,
+) -> Refund:
+    """Refund `amount` (minor units) of a paid order at Stripe; returns the refund row in its new state.
+
+    `expected_state` is the form's `refund_state_token`; callers without a form may pass None.
+    A refusal by Stripe leaves a failed row with Stripe's message and the order as it was.
+    """
+    if reason and reason not in Refund.Reason.values:
+        raise RefundError(f"“{reason}” is not a reason Stripe knows.", code="invalid_reason", field="reason")
+    with transaction.atomic():
+        order = lock_order(order_id)
+        payment = Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).first()
+        if not order.can_refund() or payment is None:
+            raise RefundError(
+                f"Order {order.number} is {order.get_status_display().lower()}; there is nothing to refund.",
+                code="not_refundable",
+            )
+        if expected_state is not None and expected_state != refund_state_token(order=order):
+            raise RefundError(
+                f"Order {order.number} has changed since this form was opened (a refund was made meanwhile), "
+                "so nothing was refunded. Check its refunds before refunding again.",
+                code="stale_form",
+            )
+        closes_at = refund_window_closes_at(order=order)
+        if closes_at is not None and timezone.now() > closes_at:
+            raise RefundError(
+                f"Order {order.number} was paid more than {settings.REFUND_WINDOW_DAYS} days ago "
+                f"(on {order.paid_at:%d %B %Y}); refund it in Stripe's dashboard, and the shop will record it.",
+                code="refund_window_closed",
+            )
+        available = refund_available_amount(order=order)
+        if amount <= 0:
+            raise RefundError("Enter an amount above zero.", code="invalid_amount", field="amount")
+        if amount > available:
+            in_flight = refund_in_flight_amount(order=order)
+            raise RefundError(
+                f"A refund of {format_money(amount, order.currency)} is more than the "
+                f"{format_money(available, order.currency)} left to refund on order {order.number}"
+                + (f" ({format_money(in_flight, order.currency)} is being refunded already)." if in_flight else "."),
+                code="refund_exceeds_total",
+                field="amount",
+            )
+        try:
+            cleaned_restock = order_clean_restock(order=order, restock=restock or {}, promised=_promised_restock(order))
+        except OrderError as exc:
+            raise RefundError(exc.message, code=exc.code, field="restock") from exc
+        refund = Refund.objects.create(
+            order=order,
+            payment=payment,
+            amount=amount,
+            currency=order.currency,
+            reason=reason,
+            note=note,
+            restock={str(line_id): quantity for line_id, quantity in cleaned_restock.items()},
+            created_by=staff_user,
+        )
+        order_event_record(
+            order=order,
+            kind="refund_requested",
+            actor=Actor.staff(staff_user),
+            message=f"Refund of {format_money(amount, order.currency)} sent to Stripe"
+            + (f" ({refund.get_reason_display().lower()})" if reason else "")
+            + (f". Note: {note}" if note else "."),
+            data={"refund_id": refund.pk},
+        )
+
+    try:
+        answer = gateway.refund_create(
+            payment_intent_id=payment.stripe_payment_intent_id,
+            amount=amount,
+            reason=reason,
+            metadata={"refund_id": str(refund.pk), "order_number": order.number},
+            # The order number keeps keys unique across databases sharing one Stripe account.
+            idempotency_key=f"order-{order.number}-refund-{refund.pk}",
+        )
+    except gateway.PaymentGatewayError as exc:
+        return _refund_record_gateway_error(refund=refund, error=exc, actor=Actor.staff(staff_user))
+    return refund_apply(stripe_refund=answer, actor=Actor.staff(staff_user)) or refund
+
+
+def _promised_restock(order: Order) -> dict[int, int]:
+    promised: dict[int, int] = {}
+    for restock in order.refunds.filter(status__in=IN_FLIGHT_STATUSES).values_list("restock", flat=True):
+        for line_id, quantity in restock.items():
+            promised[int(line_id)] = promised.get(int(line_id), 0) + quantity
+    return promised
+
+
+def _refund_record_gateway_error(*, refund: Refund, error: gateway.PaymentGatewayError, actor: Actor) -> Refund:
+    with transaction.atomic():
+        order = lock_order(refund.order_id)
+        refund = _lock_refund(refund.pk)
+        if refund.stripe_refund_id:
+            # Stripe's webhook got here while our call failed (a timeout after Stripe acted):
+            # Stripe's word is the one that counts.
+            return refund
+        refund.status = Refund.Status.FAILED
+        refund.failure_reason = error.message
+        if error.retryable:
+            # We cannot know whether Stripe acted on a request that timed out; if it did,
+            # its webhook brings the refund back to life (see _refund_move).
+            refund.failure_reason += " If Stripe did make the refund, its notification will update this row."
+        refund.save(update_fields=["status", "failure_reason", "updated_at"])
+        order_event_record(
+            order=order,
+            kind="refund_failed",
+            actor=actor,
+            message=f"Refund of {format_money(refund.amount, refund.currency)} failed: {refund.failure_reason}",
+            data={"refund_id": refund.pk, "code": error.code, "stripe_code": error.stripe_code},
+        )
+    return refund
+
+
+def _lock_refund(refund_id: int) -> Refund:
+    return Refund.objects.select_for_update().get(pk=refund_id)
+
+
+def refund_sync(*, stripe_refund_id: str, actor: Actor) -> Refund | None:
+    """Ask Stripe for the refund as it is now and apply it: safe whatever order events come in."""
+    return refund_apply(stripe_refund=gateway.refund_retrieve(stripe_refund_id), actor=actor)
+
+
+def refunds_sync_for_charge(*, charge: Any, actor: Actor) -> list[Refund]:
+    """`charge.refunded`: bring the charge's refunds still in flight up to date.
+
+    Since API version 2022-11-15 a charge no longer lists its refunds; a refund we do not
+    know yet arrives with its own `refund.created`.
+    """
+    payment = _payment_for(payment_intent_id=_id_of(_field(charge, "payment_intent")), charge_id=charge["id"])
+    if payment is None:
+        logger.info("Charge %s belongs to no order of this shop; ignored.", charge["id"])
+        return []
+    in_flight = payment.refunds.filter(status__in=IN_FLIGHT_STATUSES, stripe_refund_id__isnull=False)
+    synced = [refund_sync(stripe_refund_id=stripe_id, actor=actor) for stripe_id in in_flight.values_list("stripe_refund_id", flat=True)]
+    known = payment.refunds.exclude(status__in=FAILED_STATUSES).aggregate(total=Sum("amount"))["total"] or 0
+    if _field(charge, "amount_refunded", 0) > known:
+        logger.info("Charge %s has refunds the shop has not heard of yet; their refund.created will bring them.", charge["id"])
+    return [refund for refund in synced if refund is not None]
+
+
+def _id_of(value: Any) -> str | None:
+    return value if isinstance(value, str) or value is None else _field(value, "id")
+
+
+def _payment_for(*, payment_intent_id: str | None, charge_id: str | None) -> Payment | None:
+    if payment_intent_id:
+        payment = Payment.objects.filter(stripe_payment_intent_id=payment_intent_id).first()
+        if payment is not None:
+            return payment
+    if charge_id:
+        return Payment.objects.filter(charge_id=charge_id).first()
+    return None
+
+
+def refund_apply(*, stripe_refund: Any, actor: Actor) -> Refund | None:
+    """Apply a Stripe refund's state to our rows and the order. Idempotent, in any order.
+
+    Returns our refund row, or None for a refund of a payment that is not the shop's.
+    """
+    payment = _payment_for(
+        payment_intent_id=_id_of(_field(stripe_refund, "payment_intent")), charge_id=_id_of(_field(stripe_refund, "charge"))
+    )
+    if payment is None:
+        logger.warning("Refund %s is for no payment of this shop; ignored.", stripe_refund["id"])
+        return None
+    mirrored = _mirror(djstripe_models.Refund, stripe_refund)
+    with transaction.atomic():
+        order = lock_order(payment.order_id)
+        refund, known_to_stripe = _refund_row_for(stripe_refund=stripe_refund, payment=payment, order=order, actor=actor)
+        _refund_move(order=order, refund=refund, stripe_refund=stripe_refund, actor=actor, known_to_stripe=known_to_stripe)
+        if mirrored is not None and refund.djstripe_refund_id is None:
+            refund.djstripe_refund = mirrored
+        refund.save()
+        return refund
+
+
+def _refund_row_for(*, stripe_refund: Any, payment: Payment, order: Order, actor: Actor) -> tuple[Refund, bool]:
+    """Our row for a Stripe refund, locked: by Stripe id, by our metadata, or new (made in Stripe).
+
+    Also says whether the row already held Stripe's word on this refund (its Stripe id).
+    """
+    stripe_id = stripe_refund["id"]
+    refund = Refund.objects.select_for_update().filter(stripe_refund_id=stripe_id).first()
+    if refund is not None:
+        return refund, True
+    own_id = _field(_field(stripe_refund, "metadata", {}), "refund_id")
+    if own_id and str(own_id).isdigit():
+        refund = (
+            Refund.objects.select_for_update()
+            .filter(pk=int(own_id), payment=payment, stripe_refund_id__isnull=True, amount=stripe_refund["amount"])
+            .first()
+        )
+        if refund is not None:
+            refund.stripe_refund_id = stripe_id
+            return refund, False
+    refund = Refund.objects.create(
+        order=order,
+        payment=payment,
+        stripe_refund_id=stripe_id,
+        amount=stripe_refund["amount"],
+        currency=stripe_refund["currency"].upper(),
+        reason=_field(stripe_refund, "reason", "") if _field(stripe_refund, "reason") in Refund.Reason.values else "",
+        origin=Refund.Origin.STRIPE,
+    )
+    order_event_record(
+        order=order,
+        kind="refund_seen",
+        actor=actor,
+        message=f"Stripe reports a refund of {format_money(refund.amount, refund.currency)} ({stripe_id}) "
+        "made outside the shop, in Stripe's dashboard.",
+        data={"refund_id": refund.pk},
+    )
+    return refund, False
+
+
+def _refund_move(*, order: Order, refund: Refund, stripe_refund: Any, actor: Actor, known_to_stripe: bool) -> None:
+    new = stripe_refund["status"]
+    old = refund.status
+    # A failure written by us (Stripe could not be reached) is not Stripe's verdict: a
+    # refund Stripe made after all still counts. A failure Stripe reported is final.
+    if old in FAILED_STATUSES and known_to_stripe:
+        if new != old:
+            logger.info("Ignored %s for refund %s: Stripe already reported it %s.", new, refund, old)
+        return
+    if old == Refund.Status.SUCCEEDED:
+        if new in FAILED_STATUSES:
+            _refund_failed_after_success(order=order, refund=refund, stripe_refund=stripe_refund, actor=actor)
+        return
+    if new == Refund.Status.SUCCEEDED:
+        _refund_succeeded(order=order, refund=refund, actor=actor)
+    elif new in FAILED_STATUSES:
+        refund.status = new
+        refund.failure_reason = _failure_words(stripe_refund)
+        order_event_record(
+            order=order,
+            kind="refund_failed",
+            actor=actor,
+            message=f"Refund of {format_money(refund.amount, refund.currency)} ({refund.stripe_refund_id}) "
+            f"{new} at Stripe: {refund.failure_reason}. The order is as it was.",
+            data={"refund_id": refund.pk},
+        )
+    elif new in Refund.Status.values:
+        refund.status = new
+
+
+def _failure_words(stripe_refund: Any) -> str:
+    code = _field(stripe_refund, "failure_reason", "")
+    words = FAILURE_REASONS.get(code, code or "Stripe gave no reason")
+    return words[:1].upper() + words[1:]
+
+
+def _refund_succeeded(*, order: Order, refund: Refund, actor: Actor) -> None:
+    refund.status = Refund.Status.SUCCEEDED
+    refund.failure_reason = ""
+    refund.succeeded_at = timezone.now()
+    if refund.created_by_id is not None:
+        # The staff member made the refund; a webhook only confirms it.
+        actor = dataclasses.replace(actor, kind=OrderEvent.Actor.STAFF, user=refund.created_by)
+    try:
+        order_record_refund(
+            order_id=order.pk, amount=refund.amount, actor=actor, reference=f"refund-{refund.pk}", restock=refund.restock
+        )
+    except OrderError as exc:
+        # Stripe has paid the money out whatever our books say: keep the refund, ask staff.
+        order_flag(
+            order_id=order.pk,
+            actor=actor,
+            reason=f"Stripe refunded {format_money(refund.amount, refund.currency)} ({refund.stripe_refund_id}) "
+            f"but the order could not record it: {exc.message}",
+        )
+        return
+    receipt_refresh(order_id=order.pk)
+    refund_id = refund.pk
+
+    def publish() -> None:  # a named function: robust on_commit logs errors by __qualname__
+        from payments.tasks import refund_notify_task  # tasks import this module
+
+        refund_notify_task.delay(refund_id=refund_id)
+
+    # Robust: a broker that is down must not undo a refund Stripe has made.
+    transaction.on_commit(publish, robust=True)
+
+
+def _refund_failed_after_success(*, order: Order, refund: Refund, stripe_refund: Any, actor: Actor) -> None:
+    """Stripe reported a refund succeeded, then failed: the money went back to the shop's balance.
+
+    The order already counts it as refunded and its copies are back on the shelf; Stripe
+    never moves an order back, and neither do we. Staff must decide (another refund,
+    contact the shopper), so the order is flagged with what happened.
+    """
+    refund.status = stripe_refund["status"]
+    refund.failure_reason = _failure_words(stripe_refund)
+    order_flag(
+        order_id=order.pk,
+        actor=actor,
+        reason=f"Refund {refund.stripe_refund_id} of {format_money(refund.amount, refund.currency)} failed at Stripe "
+        f"after it had succeeded ({refund.failure_reason.lower()}). The shopper has not received the money, which is "
+        "back in the shop's Stripe balance, but the order still counts it as refunded: contact the shopper.",
+    )
+
+
+def refund_notify(*, refund_id: int) -> Refund:
+    """Email the shopper about a succeeded refund, once."""
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update(of=("self",)).select_related("order", "payment").get(pk=refund_id)
+        if refund.shopper_notified_at is not None or refund.status != Refund.Status.SUCCEEDED:
+            return refund
+        order = refund.order
+        context = {
+            "refund": refund,
+            "order": order,
+            "payment": refund.payment,
+            "left_paid_amount": order.total_amount - order.refunded_amount,
+            "shop_name": settings.SHOP_NAME,
+        }
+        message = EmailMultiAlternatives(
+            subject=f"Refund of {format_money(refund.amount, refund.currency)} for order {order.number}",
+            body=render_to_string("emails/refund.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[order.email],
+        )
+        message.attach_alternative(render_to_string("emails/refund.html", context), "text/html")
+        # Sent under the row lock and marked in the same transaction, as receipts are: a
+        # concurrent run waits and finds it sent; a failed send rolls back and is retried.
+        message.send()
+        refund.shopper_notified_at = timezone.now()
+        refund.save(update_fields=["shopper_notified_at"])
+    return refund
+
+
+def dispute_record(*, dispute: Any, actor: Actor) -> Order | None:
+    """`charge.dispute.created`: flag the order for staff; Stripe refuses refunds while it is open."""
+    payment = _payment_for(payment_intent_id=_id_of(_field(dispute, "payment_intent")), charge_id=_id_of(_field(dispute, "charge")))
+    if payment is None:
+        logger.warning("Dispute %s is for no payment of this shop; ignored.", dispute["id"])
+        return None
+    order = Order.objects.get(pk=payment.order_id)
+    if dispute["id"] in order.attention_reason:
+        return order
+    reason = _field(dispute, "reason", "general").replace("_", " ")
+    return order_flag(
+        order_id=order.pk,
+        actor=actor,
+        reason=f"The shopper disputed {format_money(dispute['amount'], dispute['currency'].upper())} "
+        f"({reason}, {dispute['id']}): answer it in Stripe's dashboard. Stripe refuses refunds while it is open.",
+    )
