@@ -84,3 +84,18 @@ def reconcile_payments_task() -> None:
 @shared_task(name="payments.release_expired_reservations")
 def release_expired_reservations_task() -> None:
     payments_release_expired()
+
+
+@shared_task(bind=True, name="payments.refund_notify")
+def refund_notify_task(self, refund_id: int) -> None:
+    """Email the shopper about a succeeded refund, once (issue 6)."""
+    from payments.refunds import refund_notify
+
+    try:
+        refund_notify(refund_id=refund_id)
+    except TRANSIENT_ERRORS as exc:
+        if self.request.retries >= MAX_RETRIES:
+            logger.error("Refund email for refund %s failed for good.", refund_id, exc_info=exc)
+            return
+        logger.warning("Refund email for refund %s failed (%r); retrying.", refund_id, exc)
+        raise self.retry(exc=exc, countdown=_retry_countdown(self.request.retries), max_retries=MAX_RETRIES)

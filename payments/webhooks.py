@@ -30,3 +30,23 @@ def payment_intent_changed(sender, event, **kwargs) -> None:
         logger.warning("Stripe event %s (%s) names no PaymentIntent; ignored.", event.id, event.type)
         return
     payment_sync(payment_intent_id=payment_intent_id, actor=Actor.webhook(event.id))
+
+
+# --- Refunds and disputes (issue 6) --------------------------------------------------
+from payments.refunds import dispute_record, refund_sync, refunds_sync_for_charge  # noqa: E402
+
+
+@djstripe_receiver(["refund.created", "refund.updated", "refund.failed"])
+def refund_changed(sender, event, **kwargs) -> None:
+    # The refund as Stripe has it now, not the event's snapshot: events come in any order.
+    refund_sync(stripe_refund_id=event.data["object"]["id"], actor=Actor.webhook(event.id))
+
+
+@djstripe_receiver("charge.refunded")
+def charge_refunded(sender, event, **kwargs) -> None:
+    refunds_sync_for_charge(charge=event.data["object"], actor=Actor.webhook(event.id))
+
+
+@djstripe_receiver("charge.dispute.created")
+def charge_disputed(sender, event, **kwargs) -> None:
+    dispute_record(dispute=event.data["object"], actor=Actor.webhook(event.id))
