@@ -29,7 +29,7 @@ def refunder(db):
     """A member of staff allowed to refund (the permission, not a superuser)."""
     from django.contrib.auth.models import Permission
 
-    user = UserFactory(is_staff=True, username="refunder")
+    user = UserFactory(is_staff=True)
     user.user_permissions.add(
         Permission.objects.get(codename="refund_order", content_type__app_label="orders"),
         Permission.objects.get(codename="view_order", content_type__app_label="orders"),

@@ -1,0 +1,197 @@
+"""Refunds in the admin: a read-only list, and the staff refund of a paid order.
+
+The refund pages hang under RefundAdmin's URLs (/admin/payments/refund/order/<id>/): a form
+(amount prefilled with what is left, Stripe's reason, an internal note, copies to restock),
+a confirmation that says what will happen, then the order's page with the result. They
+need the `orders.refund_order` permission (403 without it). Registered from
+PaymentsConfig.ready(), beside payments/admin.py.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from bookstore.money import MoneyError, format_money, from_minor_units, to_minor_units
+from orders.models import Order, OrderLine
+from payments.models import Refund
+from payments.refunds import RefundError, refund_available_amount, refund_state_token, refund_window_closes_at
+from payments.services import refund_create
+
+REFUND_PERMISSION = "orders.refund_order"
+
+
+class RefundForm(forms.Form):
+    amount = forms.CharField(max_length=20)
+    reason = forms.ChoiceField(
+        choices=[("", "No reason given"), *Refund.Reason.choices], required=False, label="Reason (sent to Stripe)"
+    )
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), required=False, label="Internal note",
+        help_text="For staff only; the shopper never sees it.",
+    )
+    # The order's refunds as the form was opened: a second submit of it is refused.
+    state = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, order: Order, lines: list[OrderLine], available: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.order = order
+        self.lines = lines
+        self.fields["amount"].label = f"Amount ({order.currency})"
+        self.fields["amount"].help_text = f"At most {format_money(available, order.currency)} is left to refund."
+        for line in lines:
+            left = line.quantity - line.restocked_quantity
+            self.fields[f"restock_{line.pk}"] = forms.IntegerField(
+                min_value=0, max_value=left, initial=0, required=False, label=f"{line.title}",
+                help_text=f"{left} of {line.quantity} can go back to stock.",
+                widget=forms.NumberInput(attrs={"style": "width: 5em"}),
+            )
+
+    def clean_amount(self) -> int:
+        try:
+            amount = to_minor_units(self.cleaned_data["amount"].strip().replace(",", ""), self.order.currency)
+        except MoneyError as exc:
+            raise forms.ValidationError(f"Enter an amount in {self.order.currency}, such as 12.50.") from exc
+        if amount <= 0:
+            raise forms.ValidationError("Enter an amount above zero.")
+        return amount
+
+    def refund_fields(self):
+        return [self["amount"], self["reason"], self["note"]]
+
+    def restock_fields(self):
+        return [self[f"restock_{line.pk}"] for line in self.lines]
+
+    def restock(self) -> dict[int, int]:
+        return {
+            line.pk: self.cleaned_data.get(f"restock_{line.pk}") or 0
+            for line in self.lines
+            if self.cleaned_data.get(f"restock_{line.pk}")
+        }
+
+
+@admin.register(Refund)
+class RefundAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "order_link", "amount_display", "status", "failure_reason", "origin", "created_by", "created_at"]
+    list_filter = ["status", "origin", "created_at"]
+    search_fields = ["order__number", "stripe_refund_id", "order__email"]
+    list_select_related = ["order", "created_by"]
+    readonly_fields = [
+        "order_link", "amount_display", "status", "failure_reason", "reason", "note", "origin", "restock",
+        "stripe_refund_id", "created_by", "created_at", "succeeded_at", "shopper_notified_at",
+    ]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        # Refunds start from the order's page, through the service.
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Order", ordering="order__number")
+    def order_link(self, refund: Refund) -> str:
+        return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[refund.order_id]), refund.order.number)
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, refund: Refund) -> str:
+        return format_money(refund.amount, refund.currency)
+
+    def get_urls(self):
+        return [
+            path(
+                "order/<int:order_id>/",
+                self.admin_site.admin_view(self.refund_order_view),
+                name="payments_refund_order",
+            ),
+            *super().get_urls(),
+        ]
+
+    def refund_order_view(self, request: HttpRequest, order_id: int) -> HttpResponse:
+        if not request.user.has_perm(REFUND_PERMISSION):
+            raise PermissionDenied
+        order = get_object_or_404(Order.objects.select_related("payment"), pk=order_id)
+        order_url = reverse("admin:orders_order_change", args=[order.pk])
+        available = refund_available_amount(order=order)
+        if not order.can_refund() or available == 0:
+            self.message_user(
+                request,
+                f"Order {order.number} is {order.get_status_display().lower()}; there is nothing left to refund"
+                + (" (refunds are in flight at Stripe)." if order.can_refund() else "."),
+                messages.WARNING,
+            )
+            return HttpResponseRedirect(order_url)
+        lines = list(order.lines.all())
+        form_options = {"order": order, "lines": lines, "available": available}
+        if request.method != "POST":
+            form = RefundForm(
+                initial={"amount": from_minor_units(available, order.currency), "state": refund_state_token(order=order)},
+                **form_options,
+            )
+            return self._render(request, "admin/payments/refund_form.html", order, form, available)
+
+        form = RefundForm(request.POST, **form_options)
+        if not form.is_valid() or "back" in request.POST:
+            return self._render(request, "admin/payments/refund_form.html", order, form, available)
+        if "confirm" not in request.POST:
+            return self._render(request, "admin/payments/refund_confirm.html", order, form, available)
+        try:
+            refund = refund_create(
+                order_id=order.pk,
+                amount=form.cleaned_data["amount"],
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+                restock=form.restock(),
+                staff_user=request.user,
+                expected_state=form.cleaned_data["state"],
+            )
+        except RefundError as exc:
+            if exc.code == "stale_form":
+                self.message_user(request, exc.message, messages.WARNING)
+                return HttpResponseRedirect(order_url)
+            form.add_error("amount" if exc.field == "amount" else None, exc.message)
+            return self._render(request, "admin/payments/refund_form.html", order, form, available)
+        self._report(request, refund)
+        return HttpResponseRedirect(order_url)
+
+    def _render(self, request, template: str, order: Order, form: RefundForm, available: int) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": Order._meta,
+            "title": f"Refund order {order.number}",
+            "order": order,
+            "form": form,
+            "available": available,
+            "window_closes_at": refund_window_closes_at(order=order),
+        }
+        if form.is_bound and form.is_valid():
+            amount = form.cleaned_data["amount"]
+            restock = form.restock()
+            context.update(
+                amount=amount,
+                left_paid=order.refundable_amount - amount,
+                reason_display=dict(form.fields["reason"].choices)[form.cleaned_data["reason"]],
+                restock_lines=[(line, restock[line.pk]) for line in form.lines if line.pk in restock],
+                fully_refunded=amount == order.refundable_amount,
+            )
+        return TemplateResponse(request, template, context)
+
+    def _report(self, request, refund: Refund) -> None:
+        amount = format_money(refund.amount, refund.currency)
+        if refund.status == Refund.Status.SUCCEEDED:
+            self.message_user(request, f"Refunded {amount}. The shopper will get an email and an updated receipt.", messages.SUCCESS)
+        elif refund.status in (Refund.Status.PENDING, Refund.Status.REQUIRES_ACTION):
+            self.message_user(
+                request,
+                f"Stripe is processing the refund of {amount}; the order changes once Stripe confirms it.",
+                messages.INFO,
+            )
+        else:
+            self.message_user(request, f"The refund of {amount} failed: {refund.failure_reason}", messages.ERROR)

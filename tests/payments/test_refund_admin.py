@@ -1,0 +1,156 @@
+"""Staff refunding from the Django admin, driven through the test client as a browser would."""
+
+import re
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from orders.models import Order
+from payments.models import Refund
+from tests.factories import UserFactory
+from tests.payments.refund_support import refunder  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def order_page(order):
+    return reverse("admin:orders_order_change", args=[order.pk])
+
+
+def refund_page(order):
+    return reverse("admin:payments_refund_order", args=[order.pk])
+
+
+def form_fields(html: str) -> dict[str, str]:
+    """The form's inputs as a browser would send them back (name -> value)."""
+    fields = {}
+    for tag in re.findall(r"<input[^>]*>", html):
+        name, value = re.search(r'name="([^"]+)"', tag), re.search(r'value="([^"]*)"', tag)
+        if name and 'type="submit"' not in tag:
+            fields[name.group(1)] = value.group(1) if value else ""
+    fields.pop("csrfmiddlewaretoken", None)
+    return fields
+
+
+def messages_on(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+@pytest.fixture
+def staff_client(client, refunder):
+    client.force_login(refunder)
+    return client
+
+
+def test_refund_from_the_order_page_form_confirmation_result(staff_client, paid_order):
+    page = staff_client.get(order_page(paid_order)).content.decode()
+    assert f'href="{refund_page(paid_order)}">Refund</a>' in page
+    assert "No refunds." in page
+
+    form = staff_client.get(refund_page(paid_order))
+    html = form.content.decode()
+    assert "Amount (EUR)" in html and "At most €31.99 is left to refund." in html
+    fields = form_fields(html)
+    assert fields["amount"] == "31.99"
+    piranesi = paid_order.lines.get(title="Piranesi")
+
+    fields.update(amount="12.99", reason="requested_by_customer", note="Arrived damaged", **{f"restock_{piranesi.pk}": "1"})
+    confirm = staff_client.post(refund_page(paid_order), {**fields, "review": "Review refund"})
+    text = re.sub(r"\s+", " ", confirm.content.decode())
+    assert "Refund €12.99 of order" in text
+    assert "The order becomes <strong>partially refunded</strong>; €19.00 stays paid" in text
+    assert "Back to stock: 1 × Piranesi." in text and "Reason sent to Stripe: Requested by customer." in text
+    assert not Refund.objects.exists()
+
+    done = staff_client.post(refund_page(paid_order), {**form_fields(confirm.content.decode()), "confirm": "yes"}, follow=True)
+    assert done.redirect_chain[-1][0] == order_page(paid_order)
+    assert messages_on(done) == ["Refunded €12.99. The shopper will get an email and an updated receipt."]
+    result = re.sub(r"\s+", " ", done.content.decode())
+    assert "<td>€12.99</td> <td><strong>Succeeded</strong></td>" in result
+    assert "Arrived damaged" in result and "Partially refunded" in result
+    paid_order.refresh_from_db()
+    assert (paid_order.status, paid_order.refunded_amount) == (Order.Status.PARTIALLY_REFUNDED, 1299)
+    piranesi.refresh_from_db()
+    assert piranesi.restocked_quantity == 1
+    # The rest is what the next form offers.
+    assert form_fields(staff_client.get(refund_page(paid_order)).content.decode())["amount"] == "19.00"
+
+
+def test_double_submitted_confirmation_refunds_once(staff_client, paid_order, emulated_stripe):
+    form = form_fields(staff_client.get(refund_page(paid_order)).content.decode())
+    confirm = form_fields(staff_client.post(refund_page(paid_order), {**form, "amount": "5.00"}).content.decode())
+
+    first = staff_client.post(refund_page(paid_order), {**confirm, "confirm": "yes"}, follow=True)
+    again = staff_client.post(refund_page(paid_order), {**confirm, "confirm": "yes"}, follow=True)
+
+    assert messages_on(first) == ["Refunded €5.00. The shopper will get an email and an updated receipt."]
+    assert "has changed since this form was opened (a refund was made meanwhile)" in messages_on(again)[0]
+    assert Refund.objects.count() == 1
+    paid_order.refresh_from_db()
+    assert paid_order.refunded_amount == 500
+
+
+def test_form_refuses_bad_amounts(staff_client, paid_order):
+    form = form_fields(staff_client.get(refund_page(paid_order)).content.decode())
+
+    bad = staff_client.post(refund_page(paid_order), {**form, "amount": "12.345"}).content.decode()
+    assert "Enter an amount in EUR, such as 12.50." in bad
+    too_much = staff_client.post(refund_page(paid_order), {**form, "amount": "40", "confirm": "yes"}).content.decode()
+    assert "A refund of €40.00 is more than the €31.99 left to refund" in too_much
+    restock = staff_client.post(refund_page(paid_order), {**form, f"restock_{paid_order.lines.first().pk}": "5"})
+    assert "Ensure this value is less than or equal to 1." in restock.content.decode()
+    assert not Refund.objects.exists()
+
+
+def test_stripe_failure_is_shown_on_the_order_page(staff_client, paid_order, emulated_stripe):
+    emulated_stripe.set_faults(api=[{"path": "/v1/refunds", "method": "POST", "status": 500}])
+    form = form_fields(staff_client.get(refund_page(paid_order)).content.decode())
+    done = staff_client.post(refund_page(paid_order), {**form, "confirm": "yes"}, follow=True)
+
+    assert messages_on(done)[0].startswith("The refund of €31.99 failed: We could not reach our payment provider.")
+    assert "<strong>Failed</strong>: We could not reach our payment provider." in done.content.decode()
+    paid_order.refresh_from_db()
+    assert paid_order.status == Order.Status.PAID
+
+
+def test_staff_without_the_permission_see_no_button_and_get_403(client, paid_order):
+    clerk = UserFactory(is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="view_order", content_type__app_label="orders"))
+    client.force_login(clerk)
+
+    page = client.get(order_page(paid_order))
+    assert page.status_code == 200 and refund_page(paid_order) not in page.content.decode()
+    assert client.get(refund_page(paid_order)).status_code == 403
+    assert client.post(refund_page(paid_order), {"amount": "1.00", "confirm": "yes"}).status_code == 403
+    assert not Refund.objects.exists()
+
+
+def test_shoppers_are_sent_to_the_admin_login(client, paid_order):
+    client.force_login(UserFactory())
+    response = client.get(refund_page(paid_order))
+    assert response.status_code == 302 and response.url.startswith(reverse("admin:login"))
+
+
+def test_no_button_on_unpaid_or_fully_refunded_orders(staff_client, place_order, paid_order, emulated_stripe):
+    unpaid = place_order()
+    assert refund_page(unpaid) not in staff_client.get(order_page(unpaid)).content.decode()
+    redirected = staff_client.get(refund_page(unpaid), follow=True)
+    assert "there is nothing left to refund" in messages_on(redirected)[0]
+
+    form = form_fields(staff_client.get(refund_page(paid_order)).content.decode())
+    staff_client.post(refund_page(paid_order), {**form, "confirm": "yes"})
+    assert refund_page(paid_order) not in staff_client.get(order_page(paid_order)).content.decode()
+
+
+def test_refund_list_shows_state_reason_and_order(staff_client, paid_order, emulated_stripe):
+    emulated_stripe.configure(refunds="pending_failed")
+    form = form_fields(staff_client.get(refund_page(paid_order)).content.decode())
+    staff_client.post(refund_page(paid_order), {**form, "amount": "3.00", "confirm": "yes"})
+    assert emulated_stripe.wait_idle(timeout=15)
+
+    listing = staff_client.get(reverse("admin:payments_refund_changelist")).content.decode()
+    assert "The card has expired or was canceled" in listing and "€3.00" in listing
+    assert f'href="{order_page(paid_order)}">{paid_order.number}</a>' in listing
+    failed_filter = staff_client.get(reverse("admin:payments_refund_changelist"), {"status__exact": "failed"})
+    assert failed_filter.context["cl"].result_count == 1
