@@ -154,3 +154,16 @@ def test_refund_list_shows_state_reason_and_order(staff_client, paid_order, emul
     assert f'href="{order_page(paid_order)}">{paid_order.number}</a>' in listing
     failed_filter = staff_client.get(reverse("admin:payments_refund_changelist"), {"status__exact": "failed"})
     assert failed_filter.context["cl"].result_count == 1
+
+
+def test_order_list_filters_by_refund_state(staff_client, paid_order, place_order, emulated_stripe):
+    place_order()
+    form = form_fields(staff_client.get(refund_page(paid_order)).content.decode())
+    staff_client.post(refund_page(paid_order), {**form, "amount": "1.00", "confirm": "yes"})
+
+    changelist = reverse("admin:orders_order_changelist")
+    refunded = staff_client.get(changelist, {"refund_state": "succeeded"})
+    assert [order.number for order in refunded.context["cl"].result_list] == [paid_order.number]
+    assert "By refund state" in refunded.content.decode()
+    assert staff_client.get(changelist, {"refund_state": "none"}).context["cl"].result_count == 1
+    assert staff_client.get(changelist, {"refund_state": "failed"}).context["cl"].result_count == 0
