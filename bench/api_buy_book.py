@@ -69,6 +69,7 @@ class Shop:
         got, data, headers = self.request(method, url, body, **kwargs)
         if got != status:
             message = data.get("error", data) if isinstance(data, dict) else data[:200]
+            message = message.get("message", message) if isinstance(message, dict) else message
             raise Failed(f"{method} {url} answered {got}, expected {status}: {message}")
         return data, headers
 
@@ -128,18 +129,22 @@ def buy(args) -> int:
         started, _ = shop.expect(200, "POST", payment_url)
     stripe_api = args.stripe_api_base or started["stripe_js_url"].removesuffix("/v3/").replace("js.stripe.com", "api.stripe.com")
     with step("confirm at Stripe (as Stripe.js)", timings):
-        confirmed, _ = shop.expect(
-            200,
+        confirm_status, confirmed, _ = shop.request(
             "POST",
             f"{stripe_api}/v1/payment_intents/{started['payment_intent']}/confirm",
             {"key": started["publishable_key"], "client_secret": started["client_secret"], "payment_method": args.card, "return_url": RETURN_URL},
             form=True,
         )
+    if confirm_status not in (200, 402):
+        raise Failed(f"Stripe answered the confirm with {confirm_status}: {confirmed.get('error', confirmed)}")
+    if confirm_status == 402:
+        # A declined card: Stripe.js shows error.message; the webhook tells the shop too.
+        print(f"Stripe declined the card: {confirmed['error']['message']}")
     with step("poll until paid", timings):
         paid = poll(shop, payment_url, lambda status: status["paid"] or status["last_error_message"], timeout=args.timeout)
     if paid is None or not paid["paid"]:
         reason = paid["last_error_message"] if paid else f"not paid after {args.timeout:g} s: is the webhook endpoint registered?"
-        raise Failed(f"Order {order['number']} (PaymentIntent {confirmed['status']}): {reason}")
+        raise Failed(f"Order {order['number']} is not paid; the shop says: {reason}")
     with step("poll until receipt rendered", timings):
         ready = poll(shop, payment_url, lambda status: status["receipt_url"], timeout=args.timeout)
     receipt_note = "receipt: none"
