@@ -1,0 +1,138 @@
+"""SQL queries and median latency of the shop's pages, and whether the queries grow with rows.
+
+    .venv/bin/python bench/page_queries.py [--requests 50]
+
+Uses its own database (BENCH_DATABASE_URL, default .../bookstore_pages_bench), which it
+drops and recreates, migrates and fills with `load_demo_data`. Then drives the pages in
+process with Django's test client: the book list and a book's page, the cart with 1 and
+10 lines, the order list with 1 and 10 orders, and an order page with 1 and 10 lines, for
+a signed-in shopper. Prints queries per request and the median time of --requests requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bookstore_pages_bench")
+os.environ.update(
+    {
+        "DATABASE_URL": DATABASE_URL,
+        "DJANGO_SETTINGS_MODULE": "bookstore.settings",
+        "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_HTTPS": "false",
+        "DJANGO_ALLOWED_HOSTS": "testserver",
+        "WHITENOISE_USE_FINDERS": "true",
+        "LOG_LEVEL": "WARNING",
+    }
+)
+os.environ.pop("REDIS_URL", None)
+warnings.filterwarnings("ignore", message="No directory at")
+sys.path.insert(0, str(ROOT))
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    url = urlsplit(DATABASE_URL)
+    name = url.path.lstrip("/")
+    if not name.endswith("_bench"):
+        sys.exit(f"Refusing to drop {name!r}: the bench database's name must end in _bench.")
+    with psycopg.connect(
+        host=url.hostname, port=url.port or 5432, user=url.username, password=url.password, dbname="postgres", autocommit=True
+    ) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+
+def measure(client, url: str, requests: int) -> tuple[int, float]:
+    """Queries of one request, and the median milliseconds of `requests` requests."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    # Counted now: every later request empties the connection's query log, and the capture with it.
+    queries = len(captured)
+    if response.status_code != 200:
+        sys.exit(f"{url} answered {response.status_code}")
+    timings = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        client.get(url)
+        timings.append((time.perf_counter() - started) * 1000)
+    return queries, statistics.median(timings)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=50)
+    args = parser.parse_args()
+
+    recreate_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client, override_settings
+
+    call_command("migrate", verbosity=0)
+    call_command("load_demo_data", stdout=open(os.devnull, "w"))
+
+    from bookstore.management.commands.load_demo_data import SHOPPER_USERNAME
+    from bookstore.models import Book
+    from cart.services import cart_add, cart_get_or_create, cart_remove
+    from django.contrib.auth import get_user_model
+    from orders.services import ShippingAddress, order_place
+
+    shopper = get_user_model().objects.get(username=SHOPPER_USERNAME)
+    client = Client()
+    client.force_login(shopper)
+    cart = cart_get_or_create(user=shopper, session={})
+    books = list(Book.objects.filter(stock__gte=5).order_by("pk")[:10])
+    shipping = ShippingAddress(name="Bench Reader", line1="1 Quay Street", city="Dublin", postal_code="D02", country="IE")
+
+    def fill_cart(lines: int) -> None:
+        for line in cart.lines.all():
+            cart_remove(cart=cart, book_id=line.book_id)
+        for book in books[:lines]:
+            cart_add(cart=cart, book_id=book.pk, quantity=1)
+
+    def place(lines: int):
+        fill_cart(lines)
+        return order_place(cart=cart, email=shopper.email, shipping=shipping, user=shopper)
+
+    rows = []
+    # Manifest storage needs collectstatic; the pages are measured, not their static files.
+    with override_settings(STORAGES={"staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}):
+        rows.append(("book list (12 of 50 books)", *measure(client, "/", args.requests)))
+        rows.append(("book list, search 'harbour'", *measure(client, "/?q=harbour", args.requests)))
+        rows.append(("book detail", *measure(client, books[0].get_absolute_url(), args.requests)))
+        fill_cart(1)
+        rows.append(("cart, 1 line", *measure(client, "/cart/", args.requests)))
+        fill_cart(10)
+        rows.append(("cart, 10 lines", *measure(client, "/cart/", args.requests)))
+        one_line = place(1)
+        rows.append(("order list, 1 order", *measure(client, "/orders/", args.requests)))
+        for _ in range(9):
+            ten_lines = place(10)
+        rows.append(("order list, 10 orders", *measure(client, "/orders/", args.requests)))
+        rows.append(("order page, 1 line", *measure(client, one_line.get_absolute_url(), args.requests)))
+        rows.append(("order page, 10 lines", *measure(client, ten_lines.get_absolute_url(), args.requests)))
+        rows.append(("order page, guest link", *measure(Client(), ten_lines.get_guest_url(), args.requests)))
+
+    print(f"{'page':32} {'queries':>7} {'median ms':>10}   ({args.requests} requests each, signed in, in process)")
+    for name, queries, median in rows:
+        print(f"{name:32} {queries:>7} {median:>10.1f}")
+
+
+if __name__ == "__main__":
+    main()
