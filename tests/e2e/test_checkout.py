@@ -1,0 +1,79 @@
+"""Paying in Chromium: the Payment Element from the emulator's Stripe.js, declines, 3D Secure,
+and the order page that waits for Stripe's webhook."""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from orders.models import Order
+from tests.factories import BookFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def order_page(page: Page, webhook_endpoint):
+    """A guest with one book in the cart, on the page of the order they just placed."""
+    book = BookFactory(title="The Glass Archive", author="Nell Ashby", price_amount=1500, stock=5)
+    page.goto(book.get_absolute_url())
+    page.get_by_role("button", name="Add to cart").click()
+    page.get_by_test_id("cart-link").click()
+    page.get_by_role("link", name="Check out").click()
+    page.get_by_label("Email").fill("guest@example.com")
+    page.get_by_label("Full name").fill("Ada Guest")
+    page.get_by_label(re.compile(r"^Address:?$")).fill("1 Quay Street")
+    page.get_by_label("City").fill("Dublin")
+    page.get_by_label("Postal code").fill("D02 XY45")
+    page.get_by_role("button", name="Place order").click()
+    expect(page.get_by_test_id("order-status")).to_have_text("Awaiting payment")
+    return page
+
+
+def pay_with(page: Page, number: str) -> None:
+    page.get_by_label("Card number").fill(number)
+    page.get_by_label("Expiration date (MM / YY)").fill("12 / 34")
+    page.get_by_label("Security code (CVC)").fill("123")
+    page.get_by_role("button", name="Pay €15.00").click()
+
+
+def test_guest_pays_and_sees_the_order_paid_and_the_cart_emptied(order_page: Page):
+    expect(order_page.get_by_test_id("sandbox-banner")).to_contain_text("Sandbox: no real money")
+    order_page.get_by_test_id("pay-button").click()
+    pay_with(order_page, "4242 4242 4242 4242")
+
+    expect(order_page.get_by_test_id("order-status")).to_have_text("Paid")
+    expect(order_page.get_by_test_id("payment-summary")).to_contain_text("Paid €15.00 by Visa •••• 4242")
+    expect(order_page.get_by_test_id("cart-link")).not_to_contain_text("1")
+    assert Order.objects.get().status == Order.Status.PAID
+
+
+def test_declined_card_says_why_and_another_card_pays(order_page: Page, emulated_stripe):
+    order_page.get_by_test_id("pay-button").click()
+    pay_with(order_page, "4000 0000 0000 9995")
+    expect(order_page.locator("#payment-message")).to_contain_text("Your card has insufficient funds.")
+    expect(order_page.get_by_test_id("cart-link")).to_contain_text("1")
+
+    # The order page learns of the decline from the payment_failed webhook.
+    assert emulated_stripe.wait_idle(timeout=15)
+    order_page.get_by_role("link", name="Back to the order").click()
+    expect(order_page.get_by_test_id("payment-error")).to_contain_text("Your card has insufficient funds. Try another card.")
+    order_page.get_by_test_id("pay-button").click()
+    pay_with(order_page, "4242 4242 4242 4242")
+    expect(order_page.get_by_test_id("order-status")).to_have_text("Paid")
+
+
+def test_three_d_secure_completed_pays(order_page: Page):
+    order_page.get_by_test_id("pay-button").click()
+    pay_with(order_page, "4000 0025 0000 3155")
+    order_page.get_by_role("button", name="Complete").click()
+    expect(order_page.get_by_test_id("order-status")).to_have_text("Paid")
+
+
+def test_three_d_secure_failed_keeps_the_order_payable(order_page: Page):
+    order_page.get_by_test_id("pay-button").click()
+    pay_with(order_page, "4000 0025 0000 3155")
+    order_page.get_by_role("button", name="Fail").click()
+    expect(order_page.get_by_test_id("payment-error")).to_contain_text(re.compile("authenticate your card"))
+    expect(order_page.get_by_test_id("order-status")).to_have_text("Awaiting payment")
+    expect(order_page.get_by_test_id("pay-button")).to_be_visible()
