@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/page_queries.py [--requests 50]
 
-Uses its own database (BENCH_DATABASE_URL, default .../bookstore_pages_bench), which it
-drops and recreates, migrates and fills with `load_demo_data`. Then drives the pages in
+Uses a fresh database of its own, made the way the test runner makes one (test_ plus the
+name in BENCH_DATABASE_URL, default .../bookstore_pages_bench), migrated, filled with
+`load_demo_data`, and dropped at the end. Then drives the pages in
 process with Django's test client: the book list and a book's page, the cart with 1 and
 10 lines, the order list with 1 and 10 orders, and an order page with 1 and 10 lines, for
 a signed-in shopper. Prints queries per request and the median time of --requests requests.
@@ -18,7 +19,6 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bookstore_pages_bench")
@@ -37,20 +37,6 @@ os.environ.update(
 os.environ.pop("REDIS_URL", None)
 warnings.filterwarnings("ignore", message="No directory at")
 sys.path.insert(0, str(ROOT))
-
-
-def recreate_database() -> None:
-    import psycopg
-
-    url = urlsplit(DATABASE_URL)
-    name = url.path.lstrip("/")
-    if not name.endswith("_bench"):
-        sys.exit(f"Refusing to drop {name!r}: the bench database's name must end in _bench.")
-    with psycopg.connect(
-        host=url.hostname, port=url.port or 5432, user=url.username, password=url.password, dbname="postgres", autocommit=True
-    ) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
 
 
 def measure(client, url: str, requests: int) -> tuple[int, float]:
@@ -77,20 +63,33 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=50)
     args = parser.parse_args()
 
-    recreate_database()
     import django
 
     django.setup()
     from django.core.management import call_command
-    from django.test import Client, override_settings
+    from django.db import connection
 
-    call_command("migrate", verbosity=0)
-    call_command("load_demo_data", stdout=open(os.devnull, "w"))
+    original_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        call_command("load_demo_data", stdout=open(os.devnull, "w"))
+        rows = measure_pages(args.requests)
+    finally:
+        connection.creation.destroy_test_db(original_name, verbosity=0)
+
+    print(f"{'page':32} {'queries':>7} {'median ms':>10}   ({args.requests} requests each, in process)")
+    for name, queries, median in rows:
+        print(f"{name:32} {queries:>7} {median:>10.1f}")
+
+
+def measure_pages(requests: int) -> list[tuple[str, int, float]]:
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client, override_settings
 
     from bookstore.management.commands.load_demo_data import SHOPPER_USERNAME
     from bookstore.models import Book
     from cart.services import cart_add, cart_get_or_create, cart_remove
-    from django.contrib.auth import get_user_model
     from orders.services import ShippingAddress, order_place
 
     shopper = get_user_model().objects.get(username=SHOPPER_USERNAME)
@@ -112,26 +111,24 @@ def main() -> None:
 
     rows = []
     # Manifest storage needs collectstatic; the pages are measured, not their static files.
-    with override_settings(STORAGES={"staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}):
-        rows.append(("book list (12 of 50 books)", *measure(client, "/", args.requests)))
-        rows.append(("book list, search 'harbour'", *measure(client, "/?q=harbour", args.requests)))
-        rows.append(("book detail", *measure(client, books[0].get_absolute_url(), args.requests)))
+    plain_static = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    with override_settings(STORAGES={**settings.STORAGES, "staticfiles": plain_static}):
+        rows.append(("book list (12 of 50 books)", *measure(client, "/", requests)))
+        rows.append(("book list, search 'harbour'", *measure(client, "/?q=harbour", requests)))
+        rows.append(("book detail", *measure(client, books[0].get_absolute_url(), requests)))
         fill_cart(1)
-        rows.append(("cart, 1 line", *measure(client, "/cart/", args.requests)))
+        rows.append(("cart, 1 line", *measure(client, "/cart/", requests)))
         fill_cart(10)
-        rows.append(("cart, 10 lines", *measure(client, "/cart/", args.requests)))
+        rows.append(("cart, 10 lines", *measure(client, "/cart/", requests)))
         one_line = place(1)
-        rows.append(("order list, 1 order", *measure(client, "/orders/", args.requests)))
+        rows.append(("order list, 1 order", *measure(client, "/orders/", requests)))
         for _ in range(9):
             ten_lines = place(10)
-        rows.append(("order list, 10 orders", *measure(client, "/orders/", args.requests)))
-        rows.append(("order page, 1 line", *measure(client, one_line.get_absolute_url(), args.requests)))
-        rows.append(("order page, 10 lines", *measure(client, ten_lines.get_absolute_url(), args.requests)))
-        rows.append(("order page, guest link", *measure(Client(), ten_lines.get_guest_url(), args.requests)))
-
-    print(f"{'page':32} {'queries':>7} {'median ms':>10}   ({args.requests} requests each, signed in, in process)")
-    for name, queries, median in rows:
-        print(f"{name:32} {queries:>7} {median:>10.1f}")
+        rows.append(("order list, 10 orders", *measure(client, "/orders/", requests)))
+        rows.append(("order page, 1 line", *measure(client, one_line.get_absolute_url(), requests)))
+        rows.append(("order page, 10 lines", *measure(client, ten_lines.get_absolute_url(), requests)))
+        rows.append(("order page, guest link", *measure(Client(), ten_lines.get_guest_url(), requests)))
+    return rows
 
 
 if __name__ == "__main__":

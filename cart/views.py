@@ -1,3 +1,5 @@
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -5,6 +7,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from cart.forms import CartAddForm, CartLineForm, CartQuantityForm
+from cart.models import Cart
 from cart.selectors import cart_lines, cart_totals
 from cart.services import CartError, cart_add, cart_find, cart_get_or_create, cart_remove, cart_set_quantity
 
@@ -53,9 +56,8 @@ def cart_add_view(request: HttpRequest) -> HttpResponse:
     return _back(request, form)
 
 
-@require_POST
-def cart_update(request: HttpRequest) -> HttpResponse:
-    form = CartQuantityForm(request.POST)
+def _change_line(request: HttpRequest, form, change: Callable[[Cart, dict], str]) -> HttpResponse:
+    """Apply `change` to the shopper's cart if the form is valid; it returns what to tell them."""
     if not form.is_valid():
         messages.error(request, _form_problem(form))
         return redirect("cart:detail")
@@ -64,30 +66,29 @@ def cart_update(request: HttpRequest) -> HttpResponse:
         if cart is None:
             # Emptied or placed from another tab, or the session ended.
             raise CartError("That book is no longer in your cart.", code="not_in_cart")
-        line = cart_set_quantity(cart=cart, book_id=form.cleaned_data["book"], quantity=form.cleaned_data["quantity"])
+        done = change(cart, form.cleaned_data)
     except CartError as exc:
         messages.error(request, exc.message)
     else:
-        if line is None:
-            messages.success(request, "Removed the book from your cart.")
-        else:
-            messages.success(request, f"“{line.book.title}”: quantity set to {line.quantity}.")
+        messages.success(request, done)
     return redirect("cart:detail")
 
 
 @require_POST
+def cart_update(request: HttpRequest) -> HttpResponse:
+    def change(cart: Cart, data: dict) -> str:
+        line = cart_set_quantity(cart=cart, book_id=data["book"], quantity=data["quantity"])
+        if line is None:
+            return "Removed the book from your cart."
+        return f"“{line.book.title}”: quantity set to {line.quantity}."
+
+    return _change_line(request, CartQuantityForm(request.POST), change)
+
+
+@require_POST
 def cart_remove_view(request: HttpRequest) -> HttpResponse:
-    form = CartLineForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _form_problem(form))
-        return redirect("cart:detail")
-    cart = cart_find(user=request.user, session=request.session)
-    try:
-        if cart is None:
-            raise CartError("That book is no longer in your cart.", code="not_in_cart")
-        cart_remove(cart=cart, book_id=form.cleaned_data["book"])
-    except CartError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "Removed the book from your cart.")
-    return redirect("cart:detail")
+    def change(cart: Cart, data: dict) -> str:
+        cart_remove(cart=cart, book_id=data["book"])
+        return "Removed the book from your cart."
+
+    return _change_line(request, CartLineForm(request.POST), change)
