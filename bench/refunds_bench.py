@@ -1,0 +1,196 @@
+"""Staff refunds: refunds per second through `refund_create` against the Stripe emulator, and the
+SQL queries of the admin refund pages.
+
+    .venv/bin/python bench/refunds_bench.py [--orders 100] [--threads 4]
+
+Uses a throwaway database (Django's test database for DATABASE_URL, default
+.../bookstore_refunds_bench -> test_bookstore_refunds_bench, dropped at the end) and an
+emulator on a free loopback port. Orders are paid through the emulator (the payment is
+synced by asking Stripe, as reconcile_payments does; no webhook endpoint is registered, so
+refunds are applied from the API answer alone). Tasks are published to a filesystem broker
+in a temporary folder that no worker reads. Prints:
+
+- full refunds per second, one staff member after another (--orders refunds), and with
+  --threads staff members at once on different orders;
+- queries and median time of the admin refund form (GET), its confirmation (POST) and the
+  order's page with its refunds, for an order of 2 and of 10 lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.update(
+    {
+        "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bookstore_refunds_bench"),
+        "DJANGO_SETTINGS_MODULE": "bookstore.settings",
+        "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_HTTPS": "false",
+        "DJANGO_ALLOWED_HOSTS": "testserver",
+        "WHITENOISE_USE_FINDERS": "true",
+        "LOG_LEVEL": "WARNING",
+        "CELERY_DATA_DIR": tempfile.mkdtemp(prefix="refunds-bench-celery-"),
+    }
+)
+os.environ.pop("REDIS_URL", None)
+warnings.filterwarnings("ignore", message="No directory at")
+sys.path.insert(0, str(ROOT))
+
+
+def paid_orders(count: int, lines: int, client) -> list:
+    from orders.services import Actor, order_place
+    from payments.services import payment_start, payment_sync
+    from tests.factories import BookFactory, CartFactory, CartLineFactory, UserFactory, shipping_address
+    from tests.stripe_fixtures import confirm_with
+
+    orders = []
+    for _ in range(count):
+        user = UserFactory()
+        cart = CartFactory(user=user)
+        for n in range(lines):
+            CartLineFactory(cart=cart, book=BookFactory(price_amount=1000 + n, stock=1000), quantity=1 + n % 2)
+        order = order_place(cart=cart, email=user.email, shipping=shipping_address(), user=user)
+        payment = payment_start(order_id=order.pk)
+        confirm_with(client, payment.stripe_payment_intent_id, "pm_card_visa")
+        payment_sync(payment_intent_id=payment.stripe_payment_intent_id, actor=Actor.system())
+        order.refresh_from_db()
+        orders.append(order)
+    return orders
+
+
+def full_refund(order, staff) -> None:
+    from django.db import connection
+
+    from payments.models import Refund
+    from payments.services import refund_create
+
+    try:
+        refund = refund_create(
+            order_id=order.pk, amount=order.total_amount, reason="requested_by_customer", note="", restock={}, staff_user=staff
+        )
+        assert refund.status == Refund.Status.SUCCEEDED, refund.failure_reason
+    finally:
+        if threading.current_thread() is not threading.main_thread():
+            connection.close()
+
+
+def refunds_per_second(orders, staff, threads: int) -> float:
+    started = time.perf_counter()
+    if threads == 1:
+        for order in orders:
+            full_refund(order, staff)
+    else:
+        chunks = [orders[i::threads] for i in range(threads)]
+        workers = [threading.Thread(target=lambda chunk=chunk: [full_refund(o, staff) for o in chunk]) for chunk in chunks]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    return len(orders) / (time.perf_counter() - started)
+
+
+def measure(client, method: str, url: str, data: dict | None = None, requests: int = 20) -> tuple[int, float]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    send = client.get if method == "GET" else client.post
+    with CaptureQueriesContext(connection) as captured:
+        response = send(url, data or {})
+    # Counted now: every later request empties the connection's query log, and the capture with it.
+    queries = len(captured)
+    assert response.status_code == 200, response.status_code
+    timings = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        send(url, data or {})
+        timings.append((time.perf_counter() - started) * 1000)
+    return queries, statistics.median(timings)
+
+
+def admin_pages(client, staff, stripe_client) -> None:
+    from django.urls import reverse
+
+    print("\nAdmin pages (queries, median ms):")
+    for lines in (2, 10):
+        [order] = paid_orders(1, lines, stripe_client)
+        # Two earlier partial refunds, so the order's page lists some.
+        for amount in (100, 200):
+            from payments.services import refund_create
+
+            refund_create(order_id=order.pk, amount=amount, reason="", note="", restock={}, staff_user=staff)
+        url = reverse("admin:payments_refund_order", args=[order.pk])
+        form = client.get(url).context["form"]
+        data = {name: field.initial if field.initial is not None else "" for name, field in form.fields.items()}
+        data.update(amount="1.00", state=form.initial["state"])
+        for label, method, target, payload in [
+            ("refund form (GET)", "GET", url, None),
+            ("confirmation (POST)", "POST", url, data),
+            ("order page with 2 refunds", "GET", reverse("admin:orders_order_change", args=[order.pk]), None),
+        ]:
+            count, median = measure(client, method, target, payload)
+            print(f"  {lines:>2} lines, {label:<28} {count:>3} queries  {median:6.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=100)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    import stripe
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    from stripe_emulator import Emulator
+    from tests.factories import UserFactory
+
+    setup_test_environment()
+    original_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    emulator = Emulator(host="127.0.0.1", port=0).start()
+    try:
+        settings.STRIPE_API_BASE = emulator.url
+        # The manifest storage needs `collectstatic`; the admin pages are served from the finders.
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        }
+        settings.STRIPE_MAX_NETWORK_RETRIES = 0
+        stripe.api_base = emulator.url
+        stripe_client = stripe.StripeClient(settings.STRIPE_SECRET_KEY, base_addresses={"api": emulator.url})
+        staff = UserFactory(is_staff=True, is_superuser=True)
+
+        print(f"Paying {2 * args.orders} orders through the emulator ...")
+        one_by_one = paid_orders(args.orders, 2, stripe_client)
+        at_once = paid_orders(args.orders, 2, stripe_client)
+        print(f"Refunds, one after another:  {refunds_per_second(one_by_one, staff, 1):6.1f} refunds/s ({args.orders} full refunds)")
+        print(
+            f"Refunds, {args.threads} staff at once:     {refunds_per_second(at_once, staff, args.threads):6.1f} refunds/s "
+            f"({args.orders} full refunds, different orders)"
+        )
+
+        client = Client()
+        client.force_login(staff)
+        admin_pages(client, staff, stripe_client)
+    finally:
+        emulator.stop()
+        connection.creation.destroy_test_db(original_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
