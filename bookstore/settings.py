@@ -177,7 +177,6 @@ STRIPE_WEBHOOK_EVENTS = [
     "payment_intent.canceled",
     "payment_intent.processing",
     "payment_intent.requires_action",
-    "charge.succeeded",
     "charge.refunded",
     "charge.dispute.created",
     "refund.created",
