@@ -390,6 +390,8 @@ def _refund_failed_after_success(*, order: Order, refund: Refund, stripe_refund:
         f"after it had succeeded ({refund.failure_reason.lower()}). The shopper has not received the money, which is "
         "back in the shop's Stripe balance, but the order still counts it as refunded: contact the shopper.",
     )
+    # The receipt lists succeeded refunds only: rendered again, it no longer shows this one.
+    receipt_refresh(order_id=order.pk)
 
 
 def refund_notify(*, refund_id: int) -> Refund:

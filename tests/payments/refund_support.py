@@ -36,3 +36,11 @@ def refunder(db):
         Permission.objects.get(codename="view_refund", content_type__app_label="payments"),
     )
     return user
+
+
+@pytest.fixture(autouse=True)
+def _webhooks_settled(transactional_db, emulated_stripe):
+    """After each test, and before its database is flushed, let the emulator finish delivering:
+    a webhook reaching the live server later would fail there, in the next test's output."""
+    yield
+    emulated_stripe.wait_idle(timeout=15)
