@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 import stripe
@@ -34,7 +34,7 @@ def stripe_emulator():
 
 
 @pytest.fixture
-def emulated_stripe(stripe_emulator, settings, monkeypatch) -> Emulator:
+def emulated_stripe(stripe_emulator, settings, monkeypatch) -> Iterator[Emulator]:
     stripe_emulator.reset()
     # Quick retries keep failure tests short; Stripe's own schedule spans days.
     stripe_emulator.configure(webhook_retry_delays=[0.05, 0.1, 0.2, 0.5, 1], dispute_after=0.1, refund_settle_after=0.1)
@@ -44,7 +44,11 @@ def emulated_stripe(stripe_emulator, settings, monkeypatch) -> Emulator:
     settings.STRIPE_MAX_NETWORK_RETRIES = 0
     # dj-stripe's own calls (the account, objects it fetches) go through the global base.
     monkeypatch.setattr(stripe, "api_base", stripe_emulator.url)
-    return stripe_emulator
+    yield stripe_emulator
+    # No delivery may reach the live server after the test: its database is gone by then,
+    # and the 500s (and their retries) would land in the next test.
+    stripe_emulator.wait_idle(timeout=10)
+    stripe_emulator.reset()
 
 
 @pytest.fixture
