@@ -186,3 +186,17 @@ def test_cart_page_queries_do_not_grow_with_lines(client):
     for book in BookFactory.create_batch(8, stock=10):
         add(client, book.pk)
     assert queries_for(client, "/cart/") == few > 0
+
+
+def test_a_line_above_the_stock_left_is_pointed_out_on_the_cart_page(client):
+    book, gone = BookFactory(stock=5), BookFactory(stock=5)
+    add(client, book.pk, 4)
+    add(client, gone.pk, 1)
+    book.stock, gone.stock = 2, 0
+    book.save()
+    gone.save()
+
+    page = client.get("/cart/").content.decode()
+
+    assert "Only 2 left: lower the quantity to order" in page
+    assert "Sold out since you added it" in page
