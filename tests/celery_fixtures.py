@@ -1,7 +1,7 @@
 """A real Celery worker for the tests: a subprocess on the test Redis db and the test database.
 
-`celery_worker` starts one worker per test session (prefork, one pool process) the first
-time a test asks for it, and stops it at the end. The worker is another process, so:
+`celery_worker` starts a worker (prefork, one pool process) for the test that asks for it,
+after purging the queue, and stops it when the test ends. The worker is another process, so:
 
 - tests that use it must be `django_db(transaction=True)`: it sees committed rows only;
 - it writes receipts to its own MEDIA_ROOT, which the fixture hands to the test's settings;
@@ -123,8 +123,11 @@ class CeleryWorker:
         return messages
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def _celery_worker_process(django_db_setup, tmp_path_factory):
+    # One worker per test, stopped before the test's database is flushed: a worker that
+    # outlived its test would pick up tasks other tests queue (a paid order's receipt) and
+    # work on rows while the flush truncates them (a deadlock), or write rows mid-test.
     from bookstore.celery import app
 
     base = tmp_path_factory.mktemp("celery-worker")

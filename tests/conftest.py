@@ -6,7 +6,7 @@ from django.conf import settings
 from tests.factories import BookFactory, UserFactory
 
 # Fixture modules shared by several test folders.
-pytest_plugins = ["tests.celery_fixtures", "tests.stripe_fixtures"]
+pytest_plugins = ["tests.browser_fixtures", "tests.celery_fixtures", "tests.stripe_fixtures"]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

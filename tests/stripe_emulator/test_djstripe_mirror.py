@@ -13,8 +13,10 @@ from .conftest import make_client, paid_intent
 
 @pytest.fixture
 def shop_key(emulator, settings, monkeypatch):
-    # dj-stripe's own calls (the account, related objects it fetches) use the global api_base.
+    # dj-stripe's own calls (the account, related objects it fetches) use the global api_base;
+    # the shop's webhook handlers ask the emulator through the gateway.
     monkeypatch.setattr(stripe, "api_base", emulator.url)
+    settings.STRIPE_API_BASE = emulator.url
     return settings.STRIPE_SECRET_KEY
 
 
