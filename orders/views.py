@@ -15,7 +15,7 @@ from cart.selectors import cart_lines, cart_totals
 from cart.services import cart_find
 from orders.forms import CheckoutForm
 from orders.models import Order
-from orders.selectors import order_detail_queryset, orders_for_user
+from orders.selectors import order_detail_queryset, order_for_guest, orders_for_user
 from orders.services import OrderError, ShippingAddress, order_place
 
 ORDERS_PER_PAGE = 10
@@ -122,7 +122,7 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
 @never_cache
 @require_GET
 def order_guest_detail(request: HttpRequest, number: str, access_key: str) -> HttpResponse:
-    order = _order_page_queryset().filter(number=number).first()
-    if order is None or not constant_time_compare(order.access_key, access_key):
+    order = order_for_guest(number=number, access_key=access_key, queryset=_order_page_queryset())
+    if order is None:
         raise Http404("No such order.")
     return render(request, "orders/order_detail.html", {"order": order, "guest_access_key": access_key})
