@@ -36,6 +36,10 @@ class OrderLineInline(ReadOnlyInline):
     fields = ["title", "author", "isbn", "unit_price", "quantity", "restocked_quantity", "line_total_display"]
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        # Each line's money is formatted in its order's currency: one query, not one per line.
+        return super().get_queryset(request).select_related("order")
+
     @admin.display(description="Unit price")
     def unit_price(self, line: OrderLine) -> str:
         return format_money(line.unit_price_amount, line.order.currency)
@@ -51,6 +55,9 @@ class OrderEventInline(ReadOnlyInline):
     verbose_name_plural = "history"
     fields = ["created_at", "kind", "from_status", "to_status", "actor", "actor_user", "stripe_event_id", "message"]
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor_user")
 
 
 @admin.register(Order)
