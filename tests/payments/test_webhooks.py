@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import json
+import threading
 import time
 
 import pytest
@@ -11,7 +12,8 @@ from django.core.management import call_command
 from djstripe import models as djstripe_models
 
 from bookstore.models import Book
-from orders.models import Order
+from cart.models import CartLine
+from orders.models import Order, OrderEvent
 from payments.models import Payment
 from payments.services import payment_start, payments_reconcile, payments_release_expired
 from tests.stripe_fixtures import confirm_with
@@ -179,3 +181,46 @@ def test_register_webhook_endpoint_twice_keeps_one(emulated_stripe, shopper_stri
     assert local.id == remote[0].id and local.secret.startswith("whsec_")
     assert local.url.startswith("https://shop.example.com/stripe/webhook/")
     assert "payment_intent.succeeded" in local.enabled_events
+
+
+def test_the_same_event_twice_at_once_gives_one_transition_and_one_cart_clear(success_event, webhook_endpoint):
+    order, payload = success_event
+    line = order.lines.first()
+    # The shopper put one more copy in the cart after ordering: it must stay there.
+    CartLine.objects.filter(cart_id=order.cart_id, book_id=line.book_id).update(quantity=line.quantity + 1)
+    signature = sign(payload, webhook_endpoint.secret)
+    barrier = threading.Barrier(2)
+    statuses = []
+
+    def deliver():
+        barrier.wait()
+        statuses.append(post_webhook(webhook_endpoint, payload, signature).status_code)
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert order.events.filter(kind="paid").count() == 1
+    assert list(CartLine.objects.filter(cart_id=order.cart_id).values_list("book_id", "quantity")) == [(line.book_id, 1)]
+    # dj-stripe answers the loser of the race 400 or 200; Stripe would retry a 400 and find
+    # the event done. Neither copy may fail the shop.
+    assert 200 in statuses and 500 not in statuses
+
+
+def test_fifty_payments_under_duplicates_shuffling_and_failures(place_order, webhook_endpoint, shopper_stripe, emulated_stripe):
+    emulated_stripe.set_faults(duplicate=True, shuffle=True, fail_first=1)
+    orders = [place_order() for _ in range(50)]
+    for order in orders:
+        payment = payment_start(order_id=order.pk)
+        confirm_with(shopper_stripe, payment.stripe_payment_intent_id, "pm_card_visa")
+    assert emulated_stripe.wait_idle(timeout=120)
+
+    order_ids = [order.pk for order in orders]
+    assert Order.objects.filter(pk__in=order_ids, status=Order.Status.PAID).count() == 50
+    assert not CartLine.objects.filter(cart__orders__in=order_ids).exists()
+    paid_events = OrderEvent.objects.filter(order__in=order_ids, kind="paid")
+    assert paid_events.count() == 50 and paid_events.values("order").distinct().count() == 50
