@@ -4,10 +4,11 @@ import pytest
 from django.urls import reverse
 
 from orders.models import Order
+from orders.services import Actor
 from payments.models import Payment
 from payments.receipts import receipt_issue, receipt_render
 from payments.services import payment_apply_intent
-from orders.services import Actor
+from tests.celery_fixtures import wait_for
 from tests.factories import UserFactory
 from tests.stripe_fixtures import confirm_with
 
@@ -119,3 +120,22 @@ def test_late_failure_snapshot_does_not_undo_a_payment(paid_order):
 def test_every_page_says_sandbox_on_the_emulator(client, db):
     page = client.get(reverse("catalogue:book_list")).content.decode()
     assert "Sandbox: no real money." in page
+
+
+def test_processing_payment_shows_confirming_until_it_succeeds(client, place_order, webhook_endpoint, shopper_stripe, emulated_stripe):
+    emulated_stripe.configure(processing_for=1.5)
+    order = place_order()
+    client.force_login(order.user)
+    client.get(reverse("payments:checkout", args=[order.number]))
+    payment = Payment.objects.get(order=order)
+    confirm_with(shopper_stripe, payment.stripe_payment_intent_id, "pm_card_visa")
+
+    wait_for(lambda: Payment.objects.filter(pk=payment.pk, status=Payment.Status.PROCESSING).exists(),
+             what="the payment_intent.processing webhook", timeout=15)
+    page = client.get(order.get_absolute_url()).content.decode()
+    assert "Confirming your payment" in page and "data-testid=\"pay-button\"" not in page
+
+    assert emulated_stripe.wait_idle(timeout=15)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert "Paid €31.99 by Visa •••• 4242" in client.get(order.get_absolute_url()).content.decode()
