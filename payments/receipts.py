@@ -20,12 +20,13 @@ from functools import partial
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F, Max, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from bookstore.celery import queue_after_commit
+from bookstore.emails import email_from_templates
 from bookstore.errors import ShopError
 from orders.locks import lock_order
 from orders.models import Order
@@ -53,28 +54,18 @@ class ReceiptError(ShopError):
 
 
 def receipt_request(*, order_id: int) -> None:
-    """Queue the order's receipt once the caller's transaction commits.
-
-    Like `delay_on_commit`, but robust: if the broker is down, the publish error is logged
-    instead of breaking the caller (a webhook that has already recorded the payment) or
-    the on-commit callbacks queued after this one. The beat sweep queues it later.
-    """
+    """Queue the order's receipt once the caller's transaction commits (robustly: see
+    `queue_after_commit`); if the broker is down, the beat sweep queues it later."""
     from payments.tasks import receipt_deliver_task  # tasks import this module
 
-    def publish() -> None:  # a named function: robust on_commit logs errors by __qualname__
-        receipt_deliver_task.delay(order_id=order_id)
-
-    transaction.on_commit(publish, robust=True)
+    queue_after_commit(receipt_deliver_task, order_id=order_id)
 
 
 def receipt_refresh(*, order_id: int) -> None:
     """Queue a new render of the order's receipt (same number) once the caller commits; no email."""
     from payments.tasks import receipt_refresh_task  # tasks import this module
 
-    def publish() -> None:  # a named function: robust on_commit logs errors by __qualname__
-        receipt_refresh_task.delay(order_id=order_id)
-
-    transaction.on_commit(publish, robust=True)
+    queue_after_commit(receipt_refresh_task, order_id=order_id)
 
 
 def _lock_receipt(receipt_id: int) -> Receipt:
@@ -129,13 +120,12 @@ def receipt_email(*, order_id: int) -> Receipt:
             raise ReceiptError(f"Receipt {receipt.display_number} has no PDF yet.", code="not_rendered")
         order = receipt.order
         context = {"receipt": receipt, "order": order, "shop_name": settings.SHOP_NAME}
-        message = EmailMultiAlternatives(
+        message = email_from_templates(
             subject=f"Your receipt {receipt.display_number} for order {order.number}",
-            body=render_to_string("emails/receipt.txt", context),
-            from_email=settings.DEFAULT_FROM_EMAIL,
+            template="emails/receipt",
+            context=context,
             to=[order.email],
         )
-        message.attach_alternative(render_to_string("emails/receipt.html", context), "text/html")
         with receipt.pdf.open("rb") as pdf:
             message.attach(receipt_filename(receipt), pdf.read(), "application/pdf")
         # Sent while the row is locked and marked in the same transaction: a concurrent

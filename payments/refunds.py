@@ -21,13 +21,13 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Sum
-from django.template.loader import render_to_string
 from django.utils import timezone
 from djstripe import models as djstripe_models
 
+from bookstore.celery import queue_after_commit
+from bookstore.emails import email_from_templates
 from bookstore.errors import ShopError
 from bookstore.money import format_money
 from orders.locks import lock_order
@@ -36,7 +36,7 @@ from orders.services import Actor, OrderError, order_clean_restock, order_event_
 from payments import gateway
 from payments.models import Payment, Refund
 from payments.receipts import receipt_refresh
-from payments.services import _field, _mirror
+from payments.stripe_objects import stripe_field, stripe_id_of, stripe_mirror
 
 logger = logging.getLogger(__name__)
 
@@ -219,20 +219,16 @@ def refunds_sync_for_charge(*, charge: Any, actor: Actor) -> list[Refund]:
     Since API version 2022-11-15 a charge no longer lists its refunds; a refund we do not
     know yet arrives with its own `refund.created`.
     """
-    payment = _payment_for(payment_intent_id=_id_of(_field(charge, "payment_intent")), charge_id=charge["id"])
+    payment = _payment_for(payment_intent_id=stripe_id_of(stripe_field(charge, "payment_intent")), charge_id=charge["id"])
     if payment is None:
         logger.info("Charge %s belongs to no order of this shop; ignored.", charge["id"])
         return []
     in_flight = payment.refunds.filter(status__in=IN_FLIGHT_STATUSES, stripe_refund_id__isnull=False)
     synced = [refund_sync(stripe_refund_id=stripe_id, actor=actor) for stripe_id in in_flight.values_list("stripe_refund_id", flat=True)]
     known = payment.refunds.exclude(status__in=FAILED_STATUSES).aggregate(total=Sum("amount"))["total"] or 0
-    if _field(charge, "amount_refunded", 0) > known:
+    if stripe_field(charge, "amount_refunded", 0) > known:
         logger.info("Charge %s has refunds the shop has not heard of yet; their refund.created will bring them.", charge["id"])
     return [refund for refund in synced if refund is not None]
-
-
-def _id_of(value: Any) -> str | None:
-    return value if isinstance(value, str) or value is None else _field(value, "id")
 
 
 def _payment_for(*, payment_intent_id: str | None, charge_id: str | None) -> Payment | None:
@@ -251,12 +247,12 @@ def refund_apply(*, stripe_refund: Any, actor: Actor) -> Refund | None:
     Returns our refund row, or None for a refund of a payment that is not the shop's.
     """
     payment = _payment_for(
-        payment_intent_id=_id_of(_field(stripe_refund, "payment_intent")), charge_id=_id_of(_field(stripe_refund, "charge"))
+        payment_intent_id=stripe_id_of(stripe_field(stripe_refund, "payment_intent")), charge_id=stripe_id_of(stripe_field(stripe_refund, "charge"))
     )
     if payment is None:
         logger.warning("Refund %s is for no payment of this shop; ignored.", stripe_refund["id"])
         return None
-    mirrored = _mirror(djstripe_models.Refund, stripe_refund)
+    mirrored = stripe_mirror(djstripe_models.Refund, stripe_refund)
     with transaction.atomic():
         order = lock_order(payment.order_id)
         refund, known_to_stripe = _refund_row_for(stripe_refund=stripe_refund, payment=payment, order=order, actor=actor)
@@ -276,7 +272,7 @@ def _refund_row_for(*, stripe_refund: Any, payment: Payment, order: Order, actor
     refund = Refund.objects.select_for_update().filter(stripe_refund_id=stripe_id).first()
     if refund is not None:
         return refund, True
-    own_id = _field(_field(stripe_refund, "metadata", {}), "refund_id")
+    own_id = stripe_field(stripe_field(stripe_refund, "metadata", {}), "refund_id")
     if own_id and str(own_id).isdigit():
         refund = (
             Refund.objects.select_for_update()
@@ -292,7 +288,7 @@ def _refund_row_for(*, stripe_refund: Any, payment: Payment, order: Order, actor
         stripe_refund_id=stripe_id,
         amount=stripe_refund["amount"],
         currency=stripe_refund["currency"].upper(),
-        reason=_field(stripe_refund, "reason", "") if _field(stripe_refund, "reason") in Refund.Reason.values else "",
+        reason=stripe_field(stripe_refund, "reason", "") if stripe_field(stripe_refund, "reason") in Refund.Reason.values else "",
         origin=Refund.Origin.STRIPE,
     )
     order_event_record(
@@ -337,7 +333,7 @@ def _refund_move(*, order: Order, refund: Refund, stripe_refund: Any, actor: Act
 
 
 def _failure_words(stripe_refund: Any) -> str:
-    code = _field(stripe_refund, "failure_reason", "")
+    code = stripe_field(stripe_refund, "failure_reason", "")
     words = FAILURE_REASONS.get(code, code or "Stripe gave no reason")
     return words[:1].upper() + words[1:]
 
@@ -363,15 +359,10 @@ def _refund_succeeded(*, order: Order, refund: Refund, actor: Actor) -> None:
         )
         return
     receipt_refresh(order_id=order.pk)
-    refund_id = refund.pk
-
-    def publish() -> None:  # a named function: robust on_commit logs errors by __qualname__
-        from payments.tasks import refund_notify_task  # tasks import this module
-
-        refund_notify_task.delay(refund_id=refund_id)
+    from payments.tasks import refund_notify_task  # tasks import this module
 
     # Robust: a broker that is down must not undo a refund Stripe has made.
-    transaction.on_commit(publish, robust=True)
+    queue_after_commit(refund_notify_task, refund_id=refund.pk)
 
 
 def _refund_failed_after_success(*, order: Order, refund: Refund, stripe_refund: Any, actor: Actor) -> None:
@@ -408,13 +399,12 @@ def refund_notify(*, refund_id: int) -> Refund:
             "left_paid_amount": order.total_amount - order.refunded_amount,
             "shop_name": settings.SHOP_NAME,
         }
-        message = EmailMultiAlternatives(
+        message = email_from_templates(
             subject=f"Refund of {format_money(refund.amount, refund.currency)} for order {order.number}",
-            body=render_to_string("emails/refund.txt", context),
-            from_email=settings.DEFAULT_FROM_EMAIL,
+            template="emails/refund",
+            context=context,
             to=[order.email],
         )
-        message.attach_alternative(render_to_string("emails/refund.html", context), "text/html")
         # Sent under the row lock and marked in the same transaction, as receipts are: a
         # concurrent run waits and finds it sent; a failed send rolls back and is retried.
         message.send()
@@ -425,14 +415,14 @@ def refund_notify(*, refund_id: int) -> Refund:
 
 def dispute_record(*, dispute: Any, actor: Actor) -> Order | None:
     """`charge.dispute.created`: flag the order for staff; Stripe refuses refunds while it is open."""
-    payment = _payment_for(payment_intent_id=_id_of(_field(dispute, "payment_intent")), charge_id=_id_of(_field(dispute, "charge")))
+    payment = _payment_for(payment_intent_id=stripe_id_of(stripe_field(dispute, "payment_intent")), charge_id=stripe_id_of(stripe_field(dispute, "charge")))
     if payment is None:
         logger.warning("Dispute %s is for no payment of this shop; ignored.", dispute["id"])
         return None
     order = Order.objects.get(pk=payment.order_id)
     if dispute["id"] in order.attention_reason:
         return order
-    reason = _field(dispute, "reason", "general").replace("_", " ")
+    reason = stripe_field(dispute, "reason", "general").replace("_", " ")
     return order_flag(
         order_id=order.pk,
         actor=actor,

@@ -11,7 +11,6 @@ nothing left to do). Lock order: order, then payment (orders/locks.py).
 import logging
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -36,6 +35,8 @@ from orders.services import (
 from payments import gateway
 from payments.models import Payment
 from payments.receipts import receipt_request
+from payments.refunds import refund_create  # noqa: F401 - staff and the API refund through this module
+from payments.stripe_objects import stripe_field, stripe_mirror
 
 logger = logging.getLogger(__name__)
 
@@ -45,28 +46,6 @@ FINAL_PAYMENT_STATUSES = (Payment.Status.SUCCEEDED, Payment.Status.CANCELED)
 
 class PaymentError(ShopError):
     pass
-
-
-def _field(obj: Any, name: str, default: Any = None) -> Any:
-    """Read a field of a Stripe object or of its plain-dict form (a webhook payload)."""
-    if obj is None:
-        return default
-    try:
-        value = obj[name]
-    except (KeyError, TypeError):
-        return default
-    return default if value is None else value
-
-
-def _mirror(model, data) -> Any:
-    """Mirror a Stripe object with dj-stripe; the shop keeps working if the mirror cannot."""
-    try:
-        return model.sync_from_stripe_data(data, api_key=settings.STRIPE_SECRET_KEY)
-    except Exception:
-        # The mirror is a convenience for staff and reports; our own rows hold what the
-        # order needs. Losing a payment over it would be the worse failure.
-        logger.exception("dj-stripe could not mirror %s %s", model.__name__, _field(data, "id"))
-        return None
 
 
 def _lock_payment(payment_id: int) -> Payment:
@@ -107,7 +86,7 @@ def payment_start(*, order_id: int) -> Payment:
         payment = Payment.objects.create(
             order=order,
             stripe_payment_intent_id=intent.id,
-            payment_intent=_mirror(djstripe_models.PaymentIntent, intent),
+            payment_intent=stripe_mirror(djstripe_models.PaymentIntent, intent),
             client_secret=intent.client_secret,
             amount=intent.amount,
             currency=intent.currency.upper(),
@@ -134,7 +113,7 @@ def _payment_for_intent(intent) -> Payment | None:
         return payment
     # Stripe made the PaymentIntent but our row was lost (a crash before commit): the
     # metadata names the order, so the payment is not lost with it.
-    order_number = _field(_field(intent, "metadata", {}), "order_number")
+    order_number = stripe_field(stripe_field(intent, "metadata", {}), "order_number")
     order = Order.objects.filter(number=order_number).first() if order_number else None
     if order is None or Payment.objects.filter(order=order).exists():
         return None
@@ -142,7 +121,7 @@ def _payment_for_intent(intent) -> Payment | None:
         order=order,
         defaults=dict(
             stripe_payment_intent_id=intent["id"],
-            client_secret=_field(intent, "client_secret", ""),
+            client_secret=stripe_field(intent, "client_secret", ""),
             amount=intent["amount"],
             currency=intent["currency"].upper(),
             status=intent["status"],
@@ -157,7 +136,11 @@ def payment_apply_intent(*, intent, actor: Actor) -> Payment | None:
     if payment is None:
         logger.warning("PaymentIntent %s belongs to no order of this shop; ignored.", intent["id"])
         return None
-    mirrored_intent = _mirror(djstripe_models.PaymentIntent, intent)
+    # Stripe calls (the charge, dj-stripe's mirrors) happen before the order is locked, so
+    # the lock is held only while our rows change.
+    mirrored_intent = stripe_mirror(djstripe_models.PaymentIntent, intent)
+    charge = _latest_charge(intent) if intent["status"] == Payment.Status.SUCCEEDED else None
+    mirrored_charge = stripe_mirror(djstripe_models.Charge, charge) if charge else None
     with transaction.atomic():
         order = lock_order(payment.order_id)
         payment = _lock_payment(payment.pk)
@@ -172,6 +155,7 @@ def payment_apply_intent(*, intent, actor: Actor) -> Payment | None:
             logger.info("Ignored %s for PaymentIntent %s: it was canceled.", status, intent["id"])
             return payment
         if status == Payment.Status.SUCCEEDED:
+            _record_charge(payment=payment, charge=charge, mirrored_charge=mirrored_charge)
             _apply_succeeded(order=order, payment=payment, intent=intent, actor=actor)
         elif status == Payment.Status.CANCELED:
             _apply_canceled(order=order, payment=payment, intent=intent, actor=actor)
@@ -182,12 +166,11 @@ def payment_apply_intent(*, intent, actor: Actor) -> Payment | None:
 
 
 def _apply_succeeded(*, order: Order, payment: Payment, intent, actor: Actor) -> None:
-    received = _field(intent, "amount_received", intent["amount"])
+    received = stripe_field(intent, "amount_received", intent["amount"])
     currency = intent["currency"].upper()
     first_time = payment.status != Payment.Status.SUCCEEDED
     payment.status = Payment.Status.SUCCEEDED
     payment.last_error_code = payment.last_decline_code = payment.last_error_message = ""
-    _record_charge(payment=payment, intent=intent)
     if received != order.total_amount or currency != order.currency:
         if first_time:
             order_flag(
@@ -222,24 +205,25 @@ def _apply_succeeded(*, order: Order, payment: Payment, intent, actor: Actor) ->
     receipt_request(order_id=order.pk)
 
 
-def _record_charge(*, payment: Payment, intent) -> None:
-    charge = _field(intent, "latest_charge")
+def _latest_charge(intent):
+    charge = stripe_field(intent, "latest_charge")
+    return gateway.charge_retrieve(charge) if isinstance(charge, str) else charge
+
+
+def _record_charge(*, payment: Payment, charge, mirrored_charge) -> None:
     if not charge:
         return
-    if isinstance(charge, str):
-        charge = gateway.charge_retrieve(charge)
-    card = _field(_field(charge, "payment_method_details", {}), "card", {})
-    payment.card_brand = _field(card, "brand", "")
-    payment.card_last4 = _field(card, "last4", "")
-    mirrored = _mirror(djstripe_models.Charge, charge)
-    if mirrored is not None:
-        payment.charge = mirrored
+    card = stripe_field(stripe_field(charge, "payment_method_details", {}), "card", {})
+    payment.card_brand = stripe_field(card, "brand", "")
+    payment.card_last4 = stripe_field(card, "last4", "")
+    if mirrored_charge is not None:
+        payment.charge = mirrored_charge
 
 
 def _apply_canceled(*, order: Order, payment: Payment, intent, actor: Actor) -> None:
     payment.status = Payment.Status.CANCELED
     if order.status == Order.Status.PENDING_PAYMENT:
-        reason = _field(intent, "cancellation_reason", "")
+        reason = stripe_field(intent, "cancellation_reason", "")
         order_cancel(
             order_id=order.pk,
             actor=actor,
@@ -249,12 +233,12 @@ def _apply_canceled(*, order: Order, payment: Payment, intent, actor: Actor) -> 
 
 def _apply_in_progress(*, order: Order, payment: Payment, intent, actor: Actor) -> None:
     status = intent["status"]
-    error = _field(intent, "last_payment_error")
+    error = stripe_field(intent, "last_payment_error")
     if status == Payment.Status.REQUIRES_PAYMENT_METHOD and error:
-        code = _field(error, "code", "")
-        decline_code = _field(error, "decline_code", "")
-        message = gateway.decline_message(code=code, decline_code=decline_code, stripe_message=_field(error, "message", ""))
-        failed_charge = _field(error, "charge", "") or _field(_field(intent, "latest_charge"), "id", "")
+        code = stripe_field(error, "code", "")
+        decline_code = stripe_field(error, "decline_code", "")
+        message = gateway.decline_message(code=code, decline_code=decline_code, stripe_message=stripe_field(error, "message", ""))
+        failed_charge = stripe_field(error, "charge", "") or stripe_field(stripe_field(intent, "latest_charge"), "id", "")
         is_new_failure = (payment.last_error_code, payment.last_decline_code, payment.last_error_message) != (
             code,
             decline_code,
@@ -367,6 +351,3 @@ def webhook_endpoint_register(*, base_url: str) -> tuple[djstripe_models.Webhook
     )
     local = djstripe_models.WebhookEndpoint.sync_from_stripe_data(remote, api_key=settings.STRIPE_SECRET_KEY)
     return local, True
-
-# Refunds live in payments/refunds.py (issue 6); staff and the API call them from here.
-from payments.refunds import refund_create  # noqa: E402, F401
