@@ -1,4 +1,4 @@
-"""Payments in the admin: read-only, since only Stripe's webhooks change them."""
+"""Payments, refunds and receipts in the admin are read-only: only Stripe and the services change them."""
 
 from django.contrib import admin
 from django.urls import reverse
@@ -9,8 +9,37 @@ from bookstore.money import format_money
 from payments.models import Payment
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that only Stripe's answers and the services write: staff look, never edit.
+
+    Never deleted either: payments and refunds are the shop's record of money, and receipt
+    numbers must stay without gaps.
+    """
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class OrderMoneyAdmin(ReadOnlyAdmin):
+    """For rows of an order holding an amount (payments, refunds)."""
+
+    @admin.display(description="Order", ordering="order__number")
+    def order_link(self, obj) -> str:
+        return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[obj.order_id]), obj.order.number)
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, obj) -> str:
+        return format_money(obj.amount, obj.currency)
+
+
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(OrderMoneyAdmin):
     list_display = ["stripe_payment_intent_id", "order_link", "status", "amount_display", "card", "updated_at"]
     list_filter = ["status", "card_brand"]
     search_fields = ["stripe_payment_intent_id", "order__number", "order__email"]
@@ -30,23 +59,6 @@ class PaymentAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    @admin.display(description="Order", ordering="order__number")
-    def order_link(self, payment: Payment) -> str:
-        return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[payment.order_id]), payment.order.number)
-
-    @admin.display(description="Amount")
-    def amount_display(self, payment: Payment) -> str:
-        return format_money(payment.amount, payment.currency)
 
     @admin.display(description="Card")
     def card(self, payment: Payment) -> str:

@@ -7,12 +7,13 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
+from payments.admin import ReadOnlyAdmin
 from payments.models import Receipt
 from payments.receipts import receipt_retry
 
 
 @admin.register(Receipt)
-class ReceiptAdmin(admin.ModelAdmin):
+class ReceiptAdmin(ReadOnlyAdmin):
     list_display = ["display_number", "order", "rendered_at", "emailed_at", "failed_at", "download"]
     list_filter = [("emailed_at", admin.EmptyFieldListFilter), ("failed_at", admin.EmptyFieldListFilter)]
     search_fields = ["number", "order__number", "order__email"]
@@ -22,16 +23,6 @@ class ReceiptAdmin(admin.ModelAdmin):
     ]
     fields = readonly_fields
     actions = ["retry_delivery"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        # Numbers must stay without gaps, so a receipt is never deleted.
-        return False
 
     def has_retry_permission(self, request) -> bool:
         # The change form stays read-only; changing a receipt means asking for its delivery again.

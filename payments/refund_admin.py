@@ -14,10 +14,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
 
 from bookstore.money import MoneyError, format_money, from_minor_units, to_minor_units
 from orders.models import Order, OrderLine
+from payments.admin import OrderMoneyAdmin
 from payments.models import Refund
 from payments.refunds import RefundError, refund_available_amount, refund_state_token, refund_window_closes_at
 from payments.services import refund_create
@@ -75,7 +75,7 @@ class RefundForm(forms.Form):
 
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin):
+class RefundAdmin(OrderMoneyAdmin):
     list_display = ["__str__", "order_link", "amount_display", "status", "failure_reason", "origin", "created_by", "created_at"]
     list_filter = ["status", "origin", "created_at"]
     search_fields = ["order__number", "stripe_refund_id", "order__email"]
@@ -86,23 +86,7 @@ class RefundAdmin(admin.ModelAdmin):
     ]
     fields = readonly_fields
 
-    def has_add_permission(self, request):
-        # Refunds start from the order's page, through the service.
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="Order", ordering="order__number")
-    def order_link(self, refund: Refund) -> str:
-        return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[refund.order_id]), refund.order.number)
-
-    @admin.display(description="Amount", ordering="amount")
-    def amount_display(self, refund: Refund) -> str:
-        return format_money(refund.amount, refund.currency)
+    # No add form: refunds start from the order's page, through the service.
 
     def get_urls(self):
         return [
