@@ -21,26 +21,16 @@ import subprocess
 import sys
 import threading
 import time
-import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
-DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bookstore_api_bench")
-ENV = {
-    "DATABASE_URL": DATABASE_URL,
-    "DJANGO_SETTINGS_MODULE": "bookstore.settings",
-    "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
-    "DJANGO_DEBUG": "false",
-    "DJANGO_HTTPS": "false",
-    "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-    "LOG_LEVEL": "WARNING",
-}
-os.environ.update(ENV)
-os.environ.pop("REDIS_URL", None)
-# API responses use no static files; whitenoise's note about a missing STATIC_ROOT is noise here.
-warnings.filterwarnings("ignore", message="No directory at")
 sys.path.insert(0, str(ROOT))
+
+from bench.common import bench_environment  # noqa: E402
+
+ENV = bench_environment(database="bookstore_api_bench", allowed_hosts="127.0.0.1")
+DATABASE_URL = ENV["DATABASE_URL"]
 
 
 def recreate_database() -> None:

@@ -14,48 +14,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
-import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bookstore_pages_bench")
-os.environ.update(
-    {
-        "DATABASE_URL": DATABASE_URL,
-        "DJANGO_SETTINGS_MODULE": "bookstore.settings",
-        "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_HTTPS": "false",
-        "DJANGO_ALLOWED_HOSTS": "testserver",
-        "WHITENOISE_USE_FINDERS": "true",
-        "LOG_LEVEL": "WARNING",
-    }
-)
-os.environ.pop("REDIS_URL", None)
-warnings.filterwarnings("ignore", message="No directory at")
 sys.path.insert(0, str(ROOT))
 
+from bench.common import bench_environment, measure  # noqa: E402
 
-def measure(client, url: str, requests: int) -> tuple[int, float]:
-    """Queries of one request, and the median milliseconds of `requests` requests."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    # Counted now: every later request empties the connection's query log, and the capture with it.
-    queries = len(captured)
-    if response.status_code != 200:
-        sys.exit(f"{url} answered {response.status_code}")
-    timings = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        client.get(url)
-        timings.append((time.perf_counter() - started) * 1000)
-    return queries, statistics.median(timings)
+bench_environment(database="bookstore_pages_bench", WHITENOISE_USE_FINDERS="true")
 
 
 def main() -> None:
@@ -113,21 +80,21 @@ def measure_pages(requests: int) -> list[tuple[str, int, float]]:
     # Manifest storage needs collectstatic; the pages are measured, not their static files.
     plain_static = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
     with override_settings(STORAGES={**settings.STORAGES, "staticfiles": plain_static}):
-        rows.append(("book list (12 of 50 books)", *measure(client, "/", requests)))
-        rows.append(("book list, search 'harbour'", *measure(client, "/?q=harbour", requests)))
-        rows.append(("book detail", *measure(client, books[0].get_absolute_url(), requests)))
+        rows.append(("book list (12 of 50 books)", *measure(client, "/", requests=requests)))
+        rows.append(("book list, search 'harbour'", *measure(client, "/?q=harbour", requests=requests)))
+        rows.append(("book detail", *measure(client, books[0].get_absolute_url(), requests=requests)))
         fill_cart(1)
-        rows.append(("cart, 1 line", *measure(client, "/cart/", requests)))
+        rows.append(("cart, 1 line", *measure(client, "/cart/", requests=requests)))
         fill_cart(10)
-        rows.append(("cart, 10 lines", *measure(client, "/cart/", requests)))
+        rows.append(("cart, 10 lines", *measure(client, "/cart/", requests=requests)))
         one_line = place(1)
-        rows.append(("order list, 1 order", *measure(client, "/orders/", requests)))
+        rows.append(("order list, 1 order", *measure(client, "/orders/", requests=requests)))
         for _ in range(9):
             ten_lines = place(10)
-        rows.append(("order list, 10 orders", *measure(client, "/orders/", requests)))
-        rows.append(("order page, 1 line", *measure(client, one_line.get_absolute_url(), requests)))
-        rows.append(("order page, 10 lines", *measure(client, ten_lines.get_absolute_url(), requests)))
-        rows.append(("order page, guest link", *measure(Client(), ten_lines.get_guest_url(), requests)))
+        rows.append(("order list, 10 orders", *measure(client, "/orders/", requests=requests)))
+        rows.append(("order page, 1 line", *measure(client, one_line.get_absolute_url(), requests=requests)))
+        rows.append(("order page, 10 lines", *measure(client, ten_lines.get_absolute_url(), requests=requests)))
+        rows.append(("order page, guest link", *measure(Client(), ten_lines.get_guest_url(), requests=requests)))
     return rows
 
 

@@ -19,32 +19,22 @@ in a temporary folder that no worker reads. Prints:
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
 import sys
 import tempfile
 import threading
 import time
-import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-os.environ.update(
-    {
-        "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bookstore_refunds_bench"),
-        "DJANGO_SETTINGS_MODULE": "bookstore.settings",
-        "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_HTTPS": "false",
-        "DJANGO_ALLOWED_HOSTS": "testserver",
-        "WHITENOISE_USE_FINDERS": "true",
-        "LOG_LEVEL": "WARNING",
-        "CELERY_DATA_DIR": tempfile.mkdtemp(prefix="refunds-bench-celery-"),
-    }
-)
-os.environ.pop("REDIS_URL", None)
-warnings.filterwarnings("ignore", message="No directory at")
 sys.path.insert(0, str(ROOT))
+
+from bench.common import bench_environment, measure  # noqa: E402
+
+bench_environment(
+    database="bookstore_refunds_bench",
+    WHITENOISE_USE_FINDERS="true",
+    CELERY_DATA_DIR=tempfile.mkdtemp(prefix="refunds-bench-celery-"),
+)
 
 
 def paid_orders(count: int, lines: int, client) -> list:
@@ -99,24 +89,6 @@ def refunds_per_second(orders, staff, threads: int) -> float:
     return len(orders) / (time.perf_counter() - started)
 
 
-def measure(client, method: str, url: str, data: dict | None = None, requests: int = 20) -> tuple[int, float]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    send = client.get if method == "GET" else client.post
-    with CaptureQueriesContext(connection) as captured:
-        response = send(url, data or {})
-    # Counted now: every later request empties the connection's query log, and the capture with it.
-    queries = len(captured)
-    assert response.status_code == 200, response.status_code
-    timings = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        send(url, data or {})
-        timings.append((time.perf_counter() - started) * 1000)
-    return queries, statistics.median(timings)
-
-
 def admin_pages(client, staff, stripe_client) -> None:
     from django.urls import reverse
 
@@ -137,7 +109,7 @@ def admin_pages(client, staff, stripe_client) -> None:
             ("confirmation (POST)", "POST", url, data),
             ("order page with 2 refunds", "GET", reverse("admin:orders_order_change", args=[order.pk]), None),
         ]:
-            count, median = measure(client, method, target, payload)
+            count, median = measure(client, target, method=method, data=payload)
             print(f"  {lines:>2} lines, {label:<28} {count:>3} queries  {median:6.1f} ms")
 
 

@@ -1,0 +1,56 @@
+"""What the bench scripts share: their environment and a page measurement.
+
+A script puts the repository on sys.path, then calls `bench_environment` before it
+imports Django or the shop.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+import warnings
+
+BENCH_SECRET_KEY = "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def bench_environment(*, database: str, allowed_hosts: str = "testserver", **extra: str) -> dict[str, str]:
+    """Production-like settings on loopback, with its own database (BENCH_DATABASE_URL overrides
+    `postgres://postgres@127.0.0.1:5432/<database>`); returns what it set, for subprocesses."""
+    env = {
+        "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{database}"),
+        "DJANGO_SETTINGS_MODULE": "bookstore.settings",
+        "DJANGO_SECRET_KEY": BENCH_SECRET_KEY,
+        "DJANGO_DEBUG": "false",
+        "DJANGO_HTTPS": "false",
+        "DJANGO_ALLOWED_HOSTS": allowed_hosts,
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+    os.environ.update(env)
+    # Without Redis the cache is per process and Celery publishes to a folder: no server needed.
+    os.environ.pop("REDIS_URL", None)
+    # WhiteNoise's note about a missing STATIC_ROOT is noise here.
+    warnings.filterwarnings("ignore", message="No directory at")
+    return env
+
+
+def measure(client, url: str, *, method: str = "GET", data: dict | None = None, requests: int = 20) -> tuple[int, float]:
+    """Queries of one request through Django's test client, and the median milliseconds of `requests` more."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    send = client.get if method == "GET" else client.post
+    with CaptureQueriesContext(connection) as captured:
+        response = send(url, data or {})
+    # Counted now: every later request empties the connection's query log, and the capture with it.
+    queries = len(captured)
+    if response.status_code != 200:
+        sys.exit(f"{method} {url} answered {response.status_code}")
+    timings = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        send(url, data or {})
+        timings.append((time.perf_counter() - started) * 1000)
+    return queries, statistics.median(timings)
