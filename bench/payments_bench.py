@@ -58,7 +58,8 @@ def main() -> None:
 
     from orders.models import Order, OrderEvent
     from payments import gateway
-    from payments.services import payment_start, webhook_endpoint_register
+    from payments.paying.services import payment_start
+from payments.setup.services import webhook_endpoint_register
 
     if args.duplicate:
         emulator.set_faults(duplicate=True, shuffle=True)

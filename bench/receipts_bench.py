@@ -72,7 +72,7 @@ def paid_order(lines: int):
 
 
 def time_renders(order, renders: int) -> tuple[list[float], int, int]:
-    from payments import receipts
+    from payments.documents import services as receipts
     from tests.payments.receipt_support import pdf_text
 
     receipt = receipts.receipt_issue(order_id=order.pk)

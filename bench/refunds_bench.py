@@ -6,7 +6,7 @@ SQL queries of the admin refund pages.
 Uses a throwaway database (Django's test database for DATABASE_URL, default
 .../bookstore_refunds_bench -> test_bookstore_refunds_bench, dropped at the end) and an
 emulator on a free loopback port. Orders are paid through the emulator (the payment is
-synced by asking Stripe, as reconcile_payments does; no webhook endpoint is registered, so
+synced by asking Stripe, as payments_reconcile does; no webhook endpoint is registered, so
 refunds are applied from the API answer alone). Tasks are published to a filesystem broker
 in a temporary folder that no worker reads. Prints:
 
@@ -39,7 +39,7 @@ bench_environment(
 
 def paid_orders(count: int, lines: int, client) -> list:
     from orders.services import Actor, order_place
-    from payments.services import payment_start, payment_sync
+    from payments.paying.services import payment_start, payment_sync
     from tests.factories import BookFactory, CartFactory, CartLineFactory, UserFactory, shipping_address
     from tests.stripe_fixtures import confirm_with
 
@@ -62,7 +62,7 @@ def full_refund(order, staff) -> None:
     from django.db import connection
 
     from payments.models import Refund
-    from payments.services import refund_create
+    from payments.refunds.services import refund_create
 
     try:
         refund = refund_create(
@@ -97,7 +97,7 @@ def admin_pages(client, staff, stripe_client) -> None:
         [order] = paid_orders(1, lines, stripe_client)
         # Two earlier partial refunds, so the order's page lists some.
         for amount in (100, 200):
-            from payments.services import refund_create
+            from payments.refunds.services import refund_create
 
             refund_create(order_id=order.pk, amount=amount, reason="", note="", restock={}, staff_user=staff)
         url = reverse("admin:payments_refund_order", args=[order.pk])

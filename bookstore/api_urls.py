@@ -7,7 +7,7 @@ from bookstore.api import BookDetailView, BookListView, TokenObtainView
 from bookstore.api_errors import NotFoundView
 from cart.api import CartLinesView, CartLineView, CartView
 from orders.api import OrderListCreateView
-from payments.api import OrderDetailView, PaymentView, ReceiptView
+from payments.paying.api import OrderDetailView, PaymentView, ReceiptView
 
 app_name = "api"
 

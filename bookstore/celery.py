@@ -15,18 +15,22 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-def queue_after_commit(task, **kwargs) -> None:
-    """Queue `task` with `kwargs` once the caller's transaction commits.
+def queue_after_commit(task_name: str, **kwargs) -> None:
+    """Queue the task registered as `task_name` with `kwargs` once the caller's transaction commits.
 
-    Like `task.delay_on_commit`, but robust: if the broker is down, the publish error is
-    logged instead of breaking the caller (a webhook that has already recorded a payment)
-    or the on-commit callbacks queued after this one. The beat sweeps queue the work later.
+    By name, so that services never import task modules: tasks are leaves that import
+    services, and an import the other way would close a circle. Like `delay_on_commit`,
+    but robust: if the broker is down, the publish error is logged instead of breaking
+    the caller (a webhook that has already recorded a payment) or the on-commit callbacks
+    queued after this one. The beat sweeps queue the work later.
     """
     from django.db import transaction
 
     def publish() -> None:
-        task.delay(**kwargs)
+        # A signature resolves the registered task (its options, eager mode in a test) and
+        # falls back to sending by name when this process has not registered it.
+        app.signature(task_name, kwargs=kwargs).apply_async()
 
     # robust on_commit names the failed callback by its __qualname__ in the log.
-    publish.__qualname__ = f"queue_after_commit({task.name})"
+    publish.__qualname__ = f"queue_after_commit({task_name})"
     transaction.on_commit(publish, robust=True)

@@ -170,7 +170,7 @@ STRIPE_JS_URL = f"{STRIPE_EMULATOR_URL}/v3/" if STRIPE_EMULATED else "https://js
 # network failure (always with the same idempotency key, so a retry cannot pay twice).
 STRIPE_TIMEOUT_SECONDS = env.int("STRIPE_TIMEOUT_SECONDS", default=20)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
-# The events payments/webhooks.py handles; register_webhook_endpoint subscribes to these.
+# The events payments/paying/webhooks.py handles; register_webhook_endpoint subscribes to these.
 STRIPE_WEBHOOK_EVENTS = [
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
@@ -184,7 +184,7 @@ STRIPE_WEBHOOK_EVENTS = [
     "refund.failed",
 ]
 # An order still pending this long after its PaymentIntent was created is asked about
-# at Stripe by reconcile_payments (a webhook may have been lost).
+# at Stripe by payments_reconcile (a webhook may have been lost).
 PAYMENT_RECONCILE_AFTER_MINUTES = env.int("PAYMENT_RECONCILE_AFTER_MINUTES", default=5)
 STRIPE_LIVE_MODE = STRIPE_SECRET_KEY.startswith("sk_live_")
 STRIPE_LIVE_SECRET_KEY = STRIPE_SECRET_KEY if STRIPE_LIVE_MODE else ""
@@ -316,11 +316,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 CELERY_BEAT_SCHEDULE = {
-    "release-expired-reservations": {"task": "payments.release_expired_reservations", "schedule": 60.0},
-    "reconcile-payments": {"task": "payments.reconcile_payments", "schedule": 15 * 60.0},
+    "payments-release-expired": {"task": "payments.payments_release_expired", "schedule": 60.0},
+    "payments-reconcile": {"task": "payments.payments_reconcile", "schedule": 15 * 60.0},
     # Paid orders whose receipt was never queued (broker down at payment time) or never
-    # finished; see payments/receipts.py: receipts_sweep.
-    "sweep-receipts": {"task": "payments.receipts_sweep", "schedule": 5 * 60.0},
+    # finished; see payments/documents/services.py: receipts_sweep.
+    "receipts-sweep": {"task": "payments.receipts_sweep", "schedule": 5 * 60.0},
 }
 # --- Receipts (issue 5) ---
 # How long after payment the sweep waits before it queues a receipt the normal path

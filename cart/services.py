@@ -5,6 +5,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
 
 from bookstore.errors import ShopError
+from bookstore.locks import lock_cart, lock_cart_lines
 from bookstore.models import Book
 from cart.models import Cart, CartLine
 
@@ -60,18 +61,14 @@ def _check_stock(book: Book, quantity: int) -> None:
         )
 
 
-def _lock(cart: Cart) -> None:
-    # Two tabs or a double click on the same cart serialise here, so a quantity check
-    # and the write that follows it see the same line.
-    Cart.objects.select_for_update().filter(pk=cart.pk).first()
-
-
 @transaction.atomic
 def cart_add(*, cart: Cart, book_id: int, quantity: int = 1) -> CartLine:
     """Add copies of a book; the line's new total is checked against stock and the per-line limit."""
     book = _available_book(book_id)
     _validate_quantity(quantity)
-    _lock(cart)
+    # Two tabs or a double click on the same cart serialise here, so a quantity check
+    # and the write that follows it see the same line.
+    lock_cart(cart.pk)
     line = CartLine.objects.filter(cart=cart, book=book).first()
     new_quantity = quantity + (line.quantity if line else 0)
     _validate_quantity(new_quantity)
@@ -92,7 +89,7 @@ def cart_set_quantity(*, cart: Cart, book_id: int, quantity: int) -> CartLine | 
         cart_remove(cart=cart, book_id=book_id)
         return None
     _validate_quantity(quantity)
-    _lock(cart)
+    lock_cart(cart.pk)
     line = CartLine.objects.select_related("book").filter(cart=cart, book_id=book_id).first()
     if line is None:
         raise CartError("That book is no longer in your cart.", code="not_in_cart", field="book")
@@ -105,7 +102,7 @@ def cart_set_quantity(*, cart: Cart, book_id: int, quantity: int) -> CartLine | 
 
 @transaction.atomic
 def cart_remove(*, cart: Cart, book_id: int) -> None:
-    _lock(cart)
+    lock_cart(cart.pk)
     deleted, _ = CartLine.objects.filter(cart=cart, book_id=book_id).delete()
     if not deleted:
         raise CartError("That book is no longer in your cart.", code="not_in_cart", field="book")
@@ -118,8 +115,8 @@ def cart_merge(*, guest_cart: Cart, user) -> Cart:
     user_cart, _ = Cart.objects.get_or_create(user=user)
     if guest_cart.pk == user_cart.pk:
         return user_cart
-    _lock(user_cart)
-    existing = {line.book_id: line for line in user_cart.lines.select_for_update()}
+    lock_cart(user_cart.pk)
+    existing = {line.book_id: line for line in lock_cart_lines(user_cart)}
     limit = settings.CART_MAX_QUANTITY_PER_LINE
     for guest_line in guest_cart.lines.select_related("book"):
         book = guest_line.book
@@ -144,10 +141,10 @@ def cart_merge(*, guest_cart: Cart, user) -> Cart:
 @transaction.atomic
 def cart_remove_purchased(*, cart_id: int, quantities: Mapping[int, int]) -> None:
     """Take paid-for copies ({book_id: quantity}) out of the cart, keeping anything added since."""
-    cart = Cart.objects.select_for_update().filter(pk=cart_id).first()
+    cart = lock_cart(cart_id)
     if cart is None:
         return
-    for line in cart.lines.select_for_update():
+    for line in lock_cart_lines(cart):
         bought = quantities.get(line.book_id, 0)
         if bought >= line.quantity:
             line.delete()

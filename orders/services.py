@@ -18,10 +18,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from bookstore.errors import ShopError
+from bookstore.locks import lock_cart, lock_order
 from bookstore.money import format_money
 from bookstore.models import Book
 from cart.models import Cart
-from orders.locks import lock_order
 from orders.models import Order, OrderEvent, OrderLine
 
 logger = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ def order_place(
     The cart is left as it is: it is emptied only once a payment is confirmed. A
     repeated `checkout_token` (a double-submitted form) returns the first order.
     """
-    Cart.objects.select_for_update().filter(pk=cart.pk).first()
+    lock_cart(cart.pk)
     if checkout_token:
         existing = Order.objects.filter(checkout_token=checkout_token).first()
         if existing is not None:
@@ -280,7 +280,7 @@ def order_flag(*, order_id: int, actor: Actor, reason: str) -> Order:
 
 
 # --- Refunds -----------------------------------------------------------------------
-# The money side lives in payments/refunds.py; the order only learns of a refund once
+# The money side lives in payments/refunds/services.py; the order only learns of a refund once
 # Stripe says it succeeded, so refunded_amount never counts money still in flight.
 
 

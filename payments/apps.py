@@ -5,9 +5,8 @@ class PaymentsConfig(AppConfig):
     name = "payments"
 
     def ready(self) -> None:
-        # Receipts' admin lives beside payments/admin.py (issue 5).
-        from payments import receipt_admin  # noqa: F401
-        # Connects the @djstripe_receiver handlers.
-        from payments import webhooks  # noqa: F401
-        # Refunds' admin: the list, and the staff refund pages (issue 6).
-        from payments import refund_admin  # noqa: F401
+        # The parts' admins beside payments/admin.py (which Django's autodiscovery imports),
+        # and the @djstripe_receiver handlers, which connect when imported.
+        from payments.documents import admin as documents_admin  # noqa: F401
+        from payments.paying import webhooks  # noqa: F401
+        from payments.refunds import admin as refunds_admin  # noqa: F401

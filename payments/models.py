@@ -19,14 +19,15 @@ class Payment(models.Model):
         CANCELED = "canceled", "Canceled"
 
     order = models.OneToOneField("orders.Order", on_delete=models.PROTECT, related_name="payment")
-    stripe_payment_intent_id = models.CharField(max_length=255, unique=True)
+    # Empty while `payment_start` waits for Stripe: the row is committed before Stripe is called.
+    stripe_payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     payment_intent = models.ForeignKey(
         "djstripe.PaymentIntent", to_field="id", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     charge = models.ForeignKey(
         "djstripe.Charge", to_field="id", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    client_secret = models.CharField(max_length=255)
+    client_secret = models.CharField(max_length=255, blank=True)
     amount = models.PositiveIntegerField()
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=32, choices=Status.choices, default=Status.REQUIRES_PAYMENT_METHOD)
@@ -39,7 +40,7 @@ class Payment(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
-        return self.stripe_payment_intent_id
+        return self.stripe_payment_intent_id or f"payment of order {self.order_id}, awaiting Stripe"
 
 
 class Refund(models.Model):

@@ -1,14 +1,15 @@
 from django.urls import path
 
-from payments import views
-from payments.receipt_urls import urlpatterns as receipt_urlpatterns
+from payments.documents import views as document_views
+from payments.paying import views as paying_views
 
 app_name = "payments"
 
 urlpatterns = [
-    path("orders/<str:number>/", views.checkout, name="checkout"),
-    path("orders/<str:number>/status/", views.payment_status, name="status"),
-    path("orders/<str:number>/<str:access_key>/", views.checkout, name="guest_checkout"),
-    path("orders/<str:number>/<str:access_key>/status/", views.payment_status, name="guest_status"),
-    *receipt_urlpatterns,
+    path("orders/<str:number>/", paying_views.checkout, name="checkout"),
+    path("orders/<str:number>/status/", paying_views.payment_status, name="status"),
+    path("orders/<str:number>/receipt.pdf", document_views.receipt_download, name="receipt_download"),
+    path("orders/<str:number>/<str:access_key>/", paying_views.checkout, name="guest_checkout"),
+    path("orders/<str:number>/<str:access_key>/status/", paying_views.payment_status, name="guest_status"),
+    path("orders/<str:number>/<str:access_key>/receipt.pdf", document_views.receipt_download, name="receipt_guest_download"),
 ]

@@ -19,7 +19,8 @@ from django.conf import settings
 
 from orders.models import Order
 from orders.services import order_place
-from payments.services import payment_start, webhook_endpoint_register
+from payments.paying.services import payment_start
+from payments.setup.services import webhook_endpoint_register
 from stripe_emulator import Emulator
 from tests.factories import BookFactory, CartFactory, CartLineFactory, UserFactory, shipping_address
 

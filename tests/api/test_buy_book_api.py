@@ -6,7 +6,7 @@ import requests
 from rest_framework.test import APIClient
 
 from orders.models import Order
-from payments import receipts
+from payments.documents import services as receipts
 from tests.api.helpers import ORDER_DETAILS
 from tests.factories import TEST_PASSWORD, BookFactory
 from tests.payments.receipt_support import pdf_text

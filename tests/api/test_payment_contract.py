@@ -6,8 +6,8 @@ from django.db import transaction
 from schemathesis.checks import not_a_server_error
 
 from bookstore.services import api_token_get_or_create
-from payments import receipts
-from payments.services import payment_start
+from payments.documents import services as receipts
+from payments.paying.services import payment_start
 from tests.api.test_schema import schema
 from tests.payments.receipt_support import make_paid_order
 from tests.stripe_fixtures import confirm_with

@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from payments import receipts
+from payments.documents import services as receipts
 from tests.api.helpers import assert_error
 from tests.payments.receipt_support import make_paid_order, pdf_text
 

@@ -3,7 +3,7 @@
 import pytest
 
 from orders.models import Order
-from payments.services import payment_start
+from payments.paying.services import payment_start
 from tests.factories import UserFactory
 from tests.stripe_fixtures import confirm_with
 

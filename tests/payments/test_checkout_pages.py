@@ -6,8 +6,8 @@ from django.urls import reverse
 from orders.models import Order
 from orders.services import Actor
 from payments.models import Payment
-from payments.receipts import receipt_issue, receipt_render
-from payments.services import payment_apply_intent
+from payments.documents.services import receipt_issue, receipt_render
+from payments.paying.services import payment_apply_intent
 from tests.celery_fixtures import wait_for
 from tests.factories import UserFactory
 from tests.stripe_fixtures import confirm_with

@@ -9,7 +9,7 @@ from djstripe import models as djstripe_models
 from cart.models import CartLine
 from orders.models import Order, OrderEvent
 from payments.models import Payment
-from payments.services import PaymentError, payment_start
+from payments.paying.services import PaymentError, payment_start
 from tests.stripe_fixtures import confirm_with
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from orders.models import Order
 from orders.services import Actor, order_record_refund
-from payments import receipts
+from payments.documents import services as receipts
 from payments.models import Payment, Receipt, ReceiptCounter, Refund
 from payments.tasks import MAX_RETRIES, receipt_deliver_task
 from tests.factories import UserFactory

@@ -19,7 +19,7 @@ from django.utils import timezone
 from bookstore.money import format_money
 from orders.models import Order
 from payments.models import Receipt
-from payments.receipts import receipt_request
+from payments.documents.services import receipt_request
 from payments.tasks import receipt_deliver_task, receipts_sweep_task
 from tests.celery_fixtures import ROOT, TASK_TIMEOUT, subprocess_database_url, wait_for
 from tests.payments.receipt_support import make_paid_order, pdf_text
@@ -113,7 +113,7 @@ def test_a_payment_recorded_while_the_broker_is_down_gets_its_receipt_from_the_b
     pay = (
         "from django.db import transaction\n"
         "from orders.services import Actor, order_mark_paid\n"
-        "from payments.receipts import receipt_request\n"
+        "from payments.documents.services import receipt_request\n"
         "with transaction.atomic():\n"
         f"    order_mark_paid(order_id={order.pk}, actor=Actor.system())\n"
         f"    receipt_request(order_id={order.pk})\n"

@@ -7,8 +7,8 @@ import pytest
 from django.core import mail
 
 from payments.models import Receipt, Refund
-from payments.refunds import refund_notify
-from payments.services import refund_create
+from payments.refunds.services import refund_notify
+from payments.refunds.services import refund_create
 from payments.tasks import refund_notify_task
 from tests.celery_fixtures import TASK_TIMEOUT, wait_for
 from tests.payments.receipt_support import pdf_text

@@ -15,7 +15,7 @@ from bookstore.models import Book
 from cart.models import CartLine
 from orders.models import Order, OrderEvent
 from payments.models import Payment
-from payments.services import payment_start, payments_reconcile, payments_release_expired
+from payments.paying.services import payment_start, payments_reconcile, payments_release_expired
 from tests.stripe_fixtures import confirm_with
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -140,7 +140,7 @@ def test_reconcile_heals_a_lost_webhook(place_order, webhook_endpoint, shopper_s
 
     assert payments_reconcile() == []  # too recent: the webhook may still come
     Payment.objects.filter(pk=payment.pk).update(created_at=payment.created_at.replace(year=2020))
-    call_command("reconcile_payments")
+    call_command("payments_reconcile")
 
     order.refresh_from_db()
     assert order.status == Order.Status.PAID

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from payments.gateway import PaymentGatewayError
-from payments.services import webhook_endpoint_register
+from payments.setup.services import webhook_endpoint_register
 
 
 class Command(BaseCommand):

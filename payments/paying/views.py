@@ -17,7 +17,7 @@ from orders.models import Order
 from orders.selectors import order_for_guest, order_for_owner
 from payments.gateway import PaymentGatewayError
 from payments.models import Payment
-from payments.services import PaymentError, payment_start
+from payments.paying.services import PaymentError, payment_start
 
 
 def _order_or_404(request: HttpRequest, number: str, access_key: str | None) -> Order:

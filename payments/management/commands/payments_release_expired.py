@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from payments.services import payments_release_expired
+from payments.paying.services import payments_release_expired
 
 
 class Command(BaseCommand):

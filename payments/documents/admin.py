@@ -1,6 +1,6 @@
 """Receipts in the admin: read-only, with a download link and a way to retry a failed delivery.
 
-Registered from PaymentsConfig.ready(), beside payments/admin.py.
+Imported by PaymentsConfig.ready(), beside payments/admin.py.
 """
 
 from django.contrib import admin, messages
@@ -9,7 +9,7 @@ from django.utils.html import format_html
 
 from payments.admin import ReadOnlyAdmin
 from payments.models import Receipt
-from payments.receipts import receipt_retry
+from payments.documents.services import receipt_retry
 
 
 @admin.register(Receipt)

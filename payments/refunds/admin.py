@@ -19,8 +19,9 @@ from bookstore.money import MoneyError, format_money, from_minor_units, to_minor
 from orders.models import Order, OrderLine
 from payments.admin import OrderMoneyAdmin
 from payments.models import Refund
-from payments.refunds import RefundError, refund_available_amount, refund_state_token, refund_window_closes_at
-from payments.services import refund_create
+from payments.refunds.selectors import refund_available_amount, refund_state_token, refund_window_closes_at
+from payments.refunds.services import RefundError
+from payments.refunds.services import refund_create
 
 REFUND_PERMISSION = "orders.refund_order"
 

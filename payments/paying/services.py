@@ -1,27 +1,26 @@
 """Paying for orders: one PaymentIntent per order, and the transitions Stripe drives.
 
 `payment_start` creates (or finds) the order's PaymentIntent. Everything Stripe tells us
-afterwards, by webhook or by `reconcile_payments`, goes through `payment_sync`: it asks
+afterwards, by webhook or by `payments_reconcile`, goes through `payment_sync`: it asks
 Stripe for the PaymentIntent as it is now and applies that state. Applying the current
 state rather than the event's snapshot makes the handlers safe out of order (a late
 `payment_failed` finds the PaymentIntent succeeded) and run twice (the second run finds
-nothing left to do). Lock order: order, then payment (orders/locks.py).
+nothing left to do). Locks as bookstore/locks.py orders them: order, then payment.
 """
 
 import logging
-import uuid
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 from djstripe import models as djstripe_models
 
 from bookstore.errors import ShopError
+from bookstore.locks import lock_order, lock_payment
 from bookstore.money import format_money
 from cart.services import cart_remove_purchased
-from orders.locks import lock_order
 from orders.models import Order
 from orders.services import (
     Actor,
@@ -34,71 +33,77 @@ from orders.services import (
 )
 from payments import gateway
 from payments.models import Payment
-from payments.receipts import receipt_request
-from payments.refunds import refund_create  # noqa: F401 - staff and the API refund through this module
+from payments.documents.services import receipt_request
 from payments.stripe_objects import stripe_field, stripe_mirror
 
 logger = logging.getLogger(__name__)
-
-# Stripe's statuses after which nothing the PaymentIntent says can change the order.
-FINAL_PAYMENT_STATUSES = (Payment.Status.SUCCEEDED, Payment.Status.CANCELED)
 
 
 class PaymentError(ShopError):
     pass
 
 
-def _lock_payment(payment_id: int) -> Payment:
-    return Payment.objects.select_for_update().get(pk=payment_id)
-
-
 def payment_start(*, order_id: int) -> Payment:
     """The order's Payment, creating its PaymentIntent at Stripe the first time.
 
-    The order row stays locked while Stripe is called, so two tabs or a double click wait
-    for each other and find the one Payment; the idempotency key covers a crash between
-    Stripe's answer and our commit (the next call gets the same PaymentIntent back).
+    No lock is held while Stripe is called (bookstore/locks.py): the Payment row is
+    written and committed first, then Stripe is asked with an idempotency key made from
+    the order, then the answer is applied under the lock. Two tabs or a double click that
+    race here send the same key and get the same PaymentIntent back, and a crash between
+    Stripe's answer and our commit is healed the same way by the next call.
     """
     with transaction.atomic():
         order = lock_order(order_id)
-        existing = Payment.objects.filter(order=order).first()
-        if order.status != Order.Status.PENDING_PAYMENT:
-            raise PaymentError(
-                f"Order {order.number} is {order.get_status_display().lower()}; there is nothing to pay.",
-                code="not_payable",
-            )
-        if existing is not None:
-            return existing
+        payment = Payment.objects.filter(order=order).first()
+        _check_payable(order)
+        if payment is not None and payment.stripe_payment_intent_id:
+            return payment
         if order.reserved_until < timezone.now():
             raise PaymentError(
                 f"The time to pay for order {order.number} has run out and its books were released. "
                 "Your cart still holds them: place the order again.",
                 code="reservation_expired",
             )
-        intent = gateway.payment_intent_create(
-            amount=order.total_amount,
-            currency=order.currency,
-            idempotency_key=f"order-{order.number}-payment",
-            metadata={"order_number": order.number, "order_id": str(order.pk)},
-            receipt_email=order.email,
-            description=f"{settings.SHOP_NAME} order {order.number}",
+        if payment is None:
+            payment = Payment.objects.create(order=order, amount=order.total_amount, currency=order.currency)
+
+    intent = gateway.payment_intent_create(
+        amount=order.total_amount,
+        currency=order.currency,
+        idempotency_key=f"order-{order.number}-payment",
+        metadata={"order_number": order.number, "order_id": str(order.pk)},
+        receipt_email=order.email,
+        description=f"{settings.SHOP_NAME} order {order.number}",
+    )
+    mirrored_intent = stripe_mirror(djstripe_models.PaymentIntent, intent)
+
+    with transaction.atomic():
+        order = lock_order(order_id)
+        payment = lock_payment(payment.pk)
+        if not payment.stripe_payment_intent_id:
+            payment.stripe_payment_intent_id = intent.id
+            payment.payment_intent = mirrored_intent
+            payment.client_secret = intent.client_secret
+            payment.status = intent.status
+            payment.save(update_fields=["stripe_payment_intent_id", "payment_intent", "client_secret", "status", "updated_at"])
+            order_event_record(
+                order=order,
+                kind="payment_started",
+                actor=Actor.system(),
+                message=f"PaymentIntent {intent.id} created for {format_money(intent.amount, order.currency)}.",
+            )
+    # The reservation may have expired while Stripe answered: the client secret is never
+    # handed out for an order that can no longer be paid (expiry cancels the PaymentIntent).
+    _check_payable(order)
+    return payment
+
+
+def _check_payable(order: Order) -> None:
+    if order.status != Order.Status.PENDING_PAYMENT:
+        raise PaymentError(
+            f"Order {order.number} is {order.get_status_display().lower()}; there is nothing to pay.",
+            code="not_payable",
         )
-        payment = Payment.objects.create(
-            order=order,
-            stripe_payment_intent_id=intent.id,
-            payment_intent=stripe_mirror(djstripe_models.PaymentIntent, intent),
-            client_secret=intent.client_secret,
-            amount=intent.amount,
-            currency=intent.currency.upper(),
-            status=intent.status,
-        )
-        order_event_record(
-            order=order,
-            kind="payment_started",
-            actor=Actor.system(),
-            message=f"PaymentIntent {intent.id} created for {format_money(intent.amount, order.currency)}.",
-        )
-        return payment
 
 
 def payment_sync(*, payment_intent_id: str, actor: Actor) -> Payment | None:
@@ -115,8 +120,12 @@ def _payment_for_intent(intent) -> Payment | None:
     # metadata names the order, so the payment is not lost with it.
     order_number = stripe_field(stripe_field(intent, "metadata", {}), "order_number")
     order = Order.objects.filter(number=order_number).first() if order_number else None
-    if order is None or Payment.objects.filter(order=order).exists():
+    if order is None:
         return None
+    # Or the row was written but Stripe's answer to `payment_start` never came back.
+    Payment.objects.filter(order=order, stripe_payment_intent_id__isnull=True).update(
+        stripe_payment_intent_id=intent["id"], client_secret=stripe_field(intent, "client_secret", "")
+    )
     payment, _ = Payment.objects.get_or_create(
         order=order,
         defaults=dict(
@@ -143,7 +152,7 @@ def payment_apply_intent(*, intent, actor: Actor) -> Payment | None:
     mirrored_charge = stripe_mirror(djstripe_models.Charge, charge) if charge else None
     with transaction.atomic():
         order = lock_order(payment.order_id)
-        payment = _lock_payment(payment.pk)
+        payment = lock_payment(payment.pk)
         if mirrored_intent is not None and payment.payment_intent_id is None:
             payment.payment_intent = mirrored_intent
         status = intent["status"]
@@ -196,13 +205,18 @@ def _apply_succeeded(*, order: Order, payment: Payment, intent, actor: Actor) ->
     order_mark_paid(
         order_id=order.pk, actor=actor, message=f"Paid {format_money(received, currency)} by card{card}."
     )
-    if order.cart_id:
-        bought: dict[int, int] = {}
-        for line in order.lines.all():
-            if line.book_id:
-                bought[line.book_id] = bought.get(line.book_id, 0) + line.quantity
-        cart_remove_purchased(cart_id=order.cart_id, quantities=bought)
     receipt_request(order_id=order.pk)
+    if order.cart_id:
+        # After commit: the cart's lock comes before the order's (bookstore/locks.py).
+        transaction.on_commit(partial(_cart_remove_purchased, order), robust=True)
+
+
+def _cart_remove_purchased(order: Order) -> None:
+    bought: dict[int, int] = {}
+    for line in order.lines.all():
+        if line.book_id:
+            bought[line.book_id] = bought.get(line.book_id, 0) + line.quantity
+    cart_remove_purchased(cart_id=order.cart_id, quantities=bought)
 
 
 def _latest_charge(intent):
@@ -267,7 +281,9 @@ def payments_reconcile(*, now: datetime | None = None) -> list[str]:
     """
     cutoff = (now or timezone.now()) - timedelta(minutes=settings.PAYMENT_RECONCILE_AFTER_MINUTES)
     payments = (
-        Payment.objects.filter(order__status=Order.Status.PENDING_PAYMENT, created_at__lt=cutoff)
+        Payment.objects.filter(
+            order__status=Order.Status.PENDING_PAYMENT, created_at__lt=cutoff, stripe_payment_intent_id__isnull=False
+        )
         .exclude(status=Payment.Status.SUCCEEDED, order__needs_attention=True)
         .select_related("order")
         .order_by("created_at")
@@ -291,8 +307,10 @@ def payments_release_expired(*, now: datetime | None = None) -> list[str]:
     through meanwhile, the order is synced (and marked paid) instead.
     """
     cutoff = now or timezone.now()
+    # A row still awaiting Stripe's first answer has no client secret out, so nobody can pay
+    # it: its order is canceled like one never started (`payment_start` re-checks).
     expired_with_payment = Payment.objects.filter(
-        order__status=Order.Status.PENDING_PAYMENT, order__reserved_until__lt=cutoff
+        order__status=Order.Status.PENDING_PAYMENT, order__reserved_until__lt=cutoff, stripe_payment_intent_id__isnull=False
     ).select_related("order")
     numbers, still_open = [], []
     for payment in expired_with_payment:
@@ -310,44 +328,3 @@ def payments_release_expired(*, now: datetime | None = None) -> list[str]:
         payment_apply_intent(intent=intent, actor=Actor.system())
         numbers.append(payment.order.number)
     return numbers + order_expire_unpaid(now=cutoff, skip_order_ids=still_open)
-
-
-def webhook_endpoint_register(*, base_url: str) -> tuple[djstripe_models.WebhookEndpoint, bool]:
-    """Register the shop's webhook endpoint at Stripe for `base_url`, or bring it up to date.
-
-    Returns the dj-stripe row (which holds the signing secret) and whether it is new.
-    Running it again updates the one endpoint; it never makes a second.
-    """
-    base_url = base_url.rstrip("/")
-    endpoint_uuid = uuid.uuid4()
-    url = base_url + reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint_uuid})
-    prefix = url[: -len(str(endpoint_uuid)) - 1]
-    events = list(settings.STRIPE_WEBHOOK_EVENTS)
-
-    local = djstripe_models.WebhookEndpoint.objects.filter(url__startswith=prefix).order_by("-created").first()
-    if local is not None:
-        try:
-            remote = gateway.webhook_endpoint_update(local.id, enabled_events=events)
-        except gateway.PaymentGatewayError as exc:
-            if exc.http_status != 404:
-                raise
-            # Gone at Stripe (deleted in the dashboard, a reset emulator): make a new one.
-            local.delete()
-        else:
-            secret = local.secret
-            local = djstripe_models.WebhookEndpoint.sync_from_stripe_data(remote, api_key=settings.STRIPE_SECRET_KEY)
-            if not local.secret:
-                # Stripe shows the secret only when the endpoint is created.
-                local.secret = secret
-                local.save(update_fields=["secret"])
-            return local, False
-
-    for remote in gateway.webhook_endpoint_list():
-        if remote.url.startswith(prefix):
-            # Its secret is unknown here, so its deliveries could never be verified.
-            gateway.webhook_endpoint_delete(remote.id)
-    remote = gateway.webhook_endpoint_create(
-        url=url, enabled_events=events, metadata={"djstripe_uuid": str(endpoint_uuid)}
-    )
-    local = djstripe_models.WebhookEndpoint.sync_from_stripe_data(remote, api_key=settings.STRIPE_SECRET_KEY)
-    return local, True

@@ -9,7 +9,7 @@ after a crash keeps one receipt, one number and one email:
 2. `receipt_render` renders and stores the PDF unless a render is already stored;
 3. `receipt_email` sends it unless it was sent, holding the receipt's row lock meanwhile.
 
-Lock order (after orders/locks.py's order, payment, refund): receipt counter, then receipt.
+Locks as bookstore/locks.py orders them: order, document counter, document.
 A refund calls `receipt_refresh`, which renders the same number again with the refunds.
 """
 
@@ -28,9 +28,9 @@ from django.utils import timezone
 from bookstore.celery import queue_after_commit
 from bookstore.emails import email_from_templates
 from bookstore.errors import ShopError
-from orders.locks import lock_order
+from bookstore.locks import lock_document_counter, lock_order, lock_receipt
 from orders.models import Order
-from payments.models import Payment, Receipt, ReceiptCounter, Refund
+from payments.models import Payment, Receipt, Refund
 
 logger = logging.getLogger(__name__)
 
@@ -56,20 +56,12 @@ class ReceiptError(ShopError):
 def receipt_request(*, order_id: int) -> None:
     """Queue the order's receipt once the caller's transaction commits (robustly: see
     `queue_after_commit`); if the broker is down, the beat sweep queues it later."""
-    from payments.tasks import receipt_deliver_task  # tasks import this module
-
-    queue_after_commit(receipt_deliver_task, order_id=order_id)
+    queue_after_commit("payments.receipt_deliver", order_id=order_id)
 
 
 def receipt_refresh(*, order_id: int) -> None:
     """Queue a new render of the order's receipt (same number) once the caller commits; no email."""
-    from payments.tasks import receipt_refresh_task  # tasks import this module
-
-    queue_after_commit(receipt_refresh_task, order_id=order_id)
-
-
-def _lock_receipt(receipt_id: int) -> Receipt:
-    return Receipt.objects.select_for_update(of=("self",)).select_related("order").get(pk=receipt_id)
+    queue_after_commit("payments.receipt_refresh", order_id=order_id)
 
 
 def receipt_issue(*, order_id: int) -> Receipt:
@@ -84,7 +76,7 @@ def receipt_issue(*, order_id: int) -> Receipt:
                 f"Order {order.number} is {order.get_status_display().lower()}; only paid orders get a receipt.",
                 code="not_paid",
             )
-        counter, _ = ReceiptCounter.objects.select_for_update().get_or_create(series=RECEIPT_SERIES)
+        counter = lock_document_counter(RECEIPT_SERIES)
         counter.last_number += 1
         counter.save(update_fields=["last_number"])
         return Receipt.objects.create(order=order, number=counter.last_number)
@@ -96,7 +88,7 @@ def receipt_render(*, order_id: int, refresh: bool = False) -> Receipt:
     with transaction.atomic():
         # Rendering under the row lock: two renders of one receipt queue, and the later one
         # reads the newer refunds, so an older render can never overwrite a newer one.
-        receipt = _lock_receipt(receipt.pk)
+        receipt = lock_receipt(receipt.pk)
         if receipt.rendered_at is not None and not refresh:
             return receipt
         pdf = receipt_pdf_bytes(receipt=receipt)
@@ -113,7 +105,7 @@ def receipt_render(*, order_id: int, refresh: bool = False) -> Receipt:
 def receipt_email(*, order_id: int) -> Receipt:
     """Email the rendered receipt to the order's address, once."""
     with transaction.atomic():
-        receipt = _lock_receipt(Receipt.objects.values_list("pk", flat=True).get(order_id=order_id))
+        receipt = lock_receipt(Receipt.objects.values_list("pk", flat=True).get(order_id=order_id))
         if receipt.emailed_at is not None:
             return receipt
         if receipt.rendered_at is None:
@@ -150,7 +142,7 @@ def receipt_record_failure(*, order_id: int, error: str) -> None:
 def receipt_retry(*, receipt_id: int) -> None:
     """Staff asked to try a failed delivery again."""
     with transaction.atomic():
-        receipt = _lock_receipt(receipt_id)
+        receipt = lock_receipt(receipt_id)
         receipt.failed_at = None
         receipt.failure = ""
         receipt.save(update_fields=["failed_at", "failure"])

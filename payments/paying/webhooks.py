@@ -10,7 +10,8 @@ import logging
 from djstripe.event_handlers import djstripe_receiver
 
 from orders.services import Actor
-from payments.services import payment_sync
+from payments.paying.services import payment_sync
+from payments.refunds.services import dispute_record, refund_sync, refunds_sync_for_charge
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +31,6 @@ def payment_intent_changed(sender, event, **kwargs) -> None:
         logger.warning("Stripe event %s (%s) names no PaymentIntent; ignored.", event.id, event.type)
         return
     payment_sync(payment_intent_id=payment_intent_id, actor=Actor.webhook(event.id))
-
-
-# --- Refunds and disputes (issue 6) --------------------------------------------------
-from payments.refunds import dispute_record, refund_sync, refunds_sync_for_charge  # noqa: E402
 
 
 @djstripe_receiver(["refund.created", "refund.updated", "refund.failed"])

@@ -16,8 +16,8 @@ from orders.api import ORDER_ACCESS_KEY_PARAMETER, OrderSerializer, order_for_re
 from orders.models import Order
 from payments.gateway import PaymentGatewayError
 from payments.models import Payment, Receipt, Refund
-from payments.receipts import receipt_filename
-from payments.services import payment_start
+from payments.documents.services import receipt_filename
+from payments.paying.services import payment_start
 
 
 def downloadable_receipt(order: Order) -> Receipt | None:

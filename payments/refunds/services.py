@@ -17,7 +17,6 @@ Stripe says the refund succeeded. Lock order: order, then refund.
 
 import dataclasses
 import logging
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -29,20 +28,24 @@ from djstripe import models as djstripe_models
 from bookstore.celery import queue_after_commit
 from bookstore.emails import email_from_templates
 from bookstore.errors import ShopError
+from bookstore.locks import lock_order, lock_refund, lock_refund_matching, lock_refund_with_order
 from bookstore.money import format_money
-from orders.locks import lock_order
 from orders.models import Order, OrderEvent
 from orders.services import Actor, OrderError, order_clean_restock, order_event_record, order_flag, order_record_refund
 from payments import gateway
 from payments.models import Payment, Refund
-from payments.receipts import receipt_refresh
+from payments.documents.services import receipt_refresh
+from payments.refunds.selectors import (
+    FAILED_STATUSES,
+    IN_FLIGHT_STATUSES,
+    refund_available_amount,
+    refund_in_flight_amount,
+    refund_state_token,
+    refund_window_closes_at,
+)
 from payments.stripe_objects import stripe_field, stripe_id_of, stripe_mirror
 
 logger = logging.getLogger(__name__)
-
-# Refunds Stripe may still pay out: their amounts are not refundable again meanwhile.
-IN_FLIGHT_STATUSES = (Refund.Status.PENDING, Refund.Status.REQUIRES_ACTION)
-FAILED_STATUSES = (Refund.Status.FAILED, Refund.Status.CANCELED)
 
 # Stripe's refund failure_reason codes, in words for staff.
 FAILURE_REASONS = {
@@ -58,29 +61,6 @@ FAILURE_REASONS = {
 
 class RefundError(ShopError):
     pass
-
-
-def refund_in_flight_amount(*, order: Order) -> int:
-    return order.refunds.filter(status__in=IN_FLIGHT_STATUSES).aggregate(total=Sum("amount"))["total"] or 0
-
-
-def refund_available_amount(*, order: Order) -> int:
-    """What staff may still refund: paid, minus refunded, minus refunds Stripe has not settled."""
-    return max(order.refundable_amount - refund_in_flight_amount(order=order), 0)
-
-
-def refund_state_token(*, order: Order) -> str:
-    """Names the order's refunds as they are now; the admin form carries it to the confirmation.
-
-    Any refund made after the form was opened (a double submit, a colleague, Stripe's
-    dashboard) adds a row, so the token no longer matches and the stale form is refused.
-    """
-    last_refund_id = order.refunds.order_by("-pk").values_list("pk", flat=True).first() or 0
-    return f"{last_refund_id}-{order.refunded_amount}"
-
-
-def refund_window_closes_at(*, order: Order):
-    return order.paid_at + timedelta(days=settings.REFUND_WINDOW_DAYS) if order.paid_at else None
 
 
 def refund_create(
@@ -182,7 +162,7 @@ def _promised_restock(order: Order) -> dict[int, int]:
 def _refund_record_gateway_error(*, refund: Refund, error: gateway.PaymentGatewayError, actor: Actor) -> Refund:
     with transaction.atomic():
         order = lock_order(refund.order_id)
-        refund = _lock_refund(refund.pk)
+        refund = lock_refund(refund.pk)
         if refund.stripe_refund_id:
             # Stripe's webhook got here while our call failed (a timeout after Stripe acted):
             # Stripe's word is the one that counts.
@@ -202,10 +182,6 @@ def _refund_record_gateway_error(*, refund: Refund, error: gateway.PaymentGatewa
             data={"refund_id": refund.pk, "code": error.code, "stripe_code": error.stripe_code},
         )
     return refund
-
-
-def _lock_refund(refund_id: int) -> Refund:
-    return Refund.objects.select_for_update().get(pk=refund_id)
 
 
 def refund_sync(*, stripe_refund_id: str, actor: Actor) -> Refund | None:
@@ -269,15 +245,13 @@ def _refund_row_for(*, stripe_refund: Any, payment: Payment, order: Order, actor
     Also says whether the row already held Stripe's word on this refund (its Stripe id).
     """
     stripe_id = stripe_refund["id"]
-    refund = Refund.objects.select_for_update().filter(stripe_refund_id=stripe_id).first()
+    refund = lock_refund_matching(stripe_refund_id=stripe_id)
     if refund is not None:
         return refund, True
     own_id = stripe_field(stripe_field(stripe_refund, "metadata", {}), "refund_id")
     if own_id and str(own_id).isdigit():
-        refund = (
-            Refund.objects.select_for_update()
-            .filter(pk=int(own_id), payment=payment, stripe_refund_id__isnull=True, amount=stripe_refund["amount"])
-            .first()
+        refund = lock_refund_matching(
+            pk=int(own_id), payment=payment, stripe_refund_id__isnull=True, amount=stripe_refund["amount"]
         )
         if refund is not None:
             refund.stripe_refund_id = stripe_id
@@ -359,10 +333,8 @@ def _refund_succeeded(*, order: Order, refund: Refund, actor: Actor) -> None:
         )
         return
     receipt_refresh(order_id=order.pk)
-    from payments.tasks import refund_notify_task  # tasks import this module
-
     # Robust: a broker that is down must not undo a refund Stripe has made.
-    queue_after_commit(refund_notify_task, refund_id=refund.pk)
+    queue_after_commit("payments.refund_notify", refund_id=refund.pk)
 
 
 def _refund_failed_after_success(*, order: Order, refund: Refund, stripe_refund: Any, actor: Actor) -> None:
@@ -388,7 +360,7 @@ def _refund_failed_after_success(*, order: Order, refund: Refund, stripe_refund:
 def refund_notify(*, refund_id: int) -> Refund:
     """Email the shopper about a succeeded refund, once."""
     with transaction.atomic():
-        refund = Refund.objects.select_for_update(of=("self",)).select_related("order", "payment").get(pk=refund_id)
+        refund = lock_refund_with_order(refund_id)
         if refund.shopper_notified_at is not None or refund.status != Refund.Status.SUCCEEDED:
             return refund
         order = refund.order

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET
 
 from orders.models import Order
 from payments.models import Receipt
-from payments.receipts import receipt_filename
+from payments.documents.services import receipt_filename
 
 
 def _may_see(request: HttpRequest, order: Order, access_key: str | None) -> bool:

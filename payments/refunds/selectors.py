@@ -1,0 +1,36 @@
+"""What can be refunded, read without locks: for the admin's pages and the refund service's checks."""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Sum
+
+from orders.models import Order
+from payments.models import Refund
+
+# Refunds Stripe may still pay out: their amounts are not refundable again meanwhile.
+IN_FLIGHT_STATUSES = (Refund.Status.PENDING, Refund.Status.REQUIRES_ACTION)
+FAILED_STATUSES = (Refund.Status.FAILED, Refund.Status.CANCELED)
+
+
+def refund_in_flight_amount(*, order: Order) -> int:
+    return order.refunds.filter(status__in=IN_FLIGHT_STATUSES).aggregate(total=Sum("amount"))["total"] or 0
+
+
+def refund_available_amount(*, order: Order) -> int:
+    """What staff may still refund: paid, minus refunded, minus refunds Stripe has not settled."""
+    return max(order.refundable_amount - refund_in_flight_amount(order=order), 0)
+
+
+def refund_state_token(*, order: Order) -> str:
+    """Names the order's refunds as they are now; the admin form carries it to the confirmation.
+
+    Any refund made after the form was opened (a double submit, a colleague, Stripe's
+    dashboard) adds a row, so the token no longer matches and the stale form is refused.
+    """
+    last_refund_id = order.refunds.order_by("-pk").values_list("pk", flat=True).first() or 0
+    return f"{last_refund_id}-{order.refunded_amount}"
+
+
+def refund_window_closes_at(*, order: Order):
+    return order.paid_at + timedelta(days=settings.REFUND_WINDOW_DAYS) if order.paid_at else None
