@@ -15,10 +15,12 @@ class Emulator:
     The methods below do what the `/_emulator/...` routes do, for tests in the same process.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, state_file: str | None = None) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, state_file: str | None = None, *,
+                 settings: dict[str, Any] | None = None, faults: dict[str, Any] | None = None) -> None:
+        """`settings` and `faults` (as for configure and set_faults) are where it starts and what reset restores."""
         self.host = host
         self.port = port
-        self.backend = Backend(state_file)
+        self.backend = Backend(state_file, settings, faults)
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -63,7 +65,8 @@ class Emulator:
         self.backend.reset()
 
     def set_faults(self, **faults: Any) -> dict[str, Any]:
-        """Change webhook and API faults (others stay): duplicate, shuffle, delay, fail_first, api=[...]."""
+        """Change webhook and API faults (others stay): duplicate, shuffle, delay, fail_first, drop_webhooks,
+        api=[...], server_errors, server_error_rate, server_error_should_retry."""
         return self.backend.controls.update_faults(faults)
 
     def clear_faults(self) -> dict[str, Any]:
@@ -71,8 +74,14 @@ class Emulator:
 
     def configure(self, **settings: Any) -> dict[str, Any]:
         """Change timings and behaviours: webhook_retry_delays, webhook_timeout, dispute_after,
-        refund_settle_after, refunds ("card" | "pending_succeeded" | "pending_failed"), processing_for."""
+        refund_settle_after, refunds ("card" | "pending_succeeded" | "pending_failed"), processing_for,
+        latency_ms ([low, high] or "low-high"), rate_limit (per second per key, or None), webhook_concurrency."""
         return self.backend.controls.update_settings(settings)
+
+    def stats(self) -> dict[str, int]:
+        """Counters since the last reset: api_requests, rate_limited (429s), idempotency_key_in_use (409s),
+        server_errors, idempotent_replays, webhook_attempts, webhooks_dropped, webhooks_in_flight_peak."""
+        return self.backend.stats.snapshot()
 
     def deliveries(self) -> list[dict[str, Any]]:
         """Every webhook attempt so far, oldest first: event, type, endpoint, url, attempt, status, outcome..."""

@@ -12,6 +12,7 @@ from .errors import invalid_param, invalid_request
 from .params import Params
 from .scheduler import Scheduler
 from .store import Store
+from .traffic import RateLimiter, Stats
 from .webhooks import Dispatcher, wants
 
 # The version an account is "pinned" to: the one stripe-python 15.6 sends.
@@ -32,11 +33,17 @@ class Call:
 
 
 class Backend:
-    def __init__(self, state_file: str | None = None) -> None:
+    def __init__(self, state_file: str | None = None, settings: dict[str, Any] | None = None,
+                 faults: dict[str, Any] | None = None) -> None:
         self.store = Store(state_file)
-        self.controls = Controls()
+        self.controls = Controls(settings, faults)
+        self.stats = Stats()
+        self.limiter = RateLimiter()
         self.scheduler = Scheduler()
-        self.dispatcher = Dispatcher(self.store, self.scheduler, self.controls)
+        self.dispatcher = Dispatcher(self.store, self.scheduler, self.controls, self.stats)
+        # Idempotency scopes (API key + key) of requests being processed now, guarded by the
+        # store's lock; a request releases its own, so reset leaves them be.
+        self.in_progress: set[str] = set()
         self._generation = 0  # bumped by reset: background work from before it is dropped
 
     def start(self) -> None:
@@ -51,6 +58,8 @@ class Backend:
             self.scheduler.clear()
             self.dispatcher.clear()
             self.controls.reset()
+            self.stats.clear()
+            self.limiter.clear()
             self.store.clear()
             self.store.save()
 

@@ -245,11 +245,15 @@ def event_retrieve(b: Backend, call: Call, raw: dict[str, Any], event_id: str) -
 
 
 def event_list(b: Backend, call: Call, raw: dict[str, Any]) -> dict[str, Any]:
-    p = Params(raw, ("type", "types", "limit", "starting_after", "ending_before"))
+    p = Params(raw, ("type", "types", "delivery_success", "limit", "starting_after", "ending_before"))
     # `type` takes one pattern with `*` ("payment_intent.*"); `types` a list of exact names.
     pattern, names = p.str("type"), p.list("types")
+    # Stripe's way to recover missed webhooks: `false` lists the events some endpoint has not
+    # had yet (still being retried, given up, or dropped), `true` those with nothing pending.
+    delivered = p.bool("delivery_success") if "delivery_success" in p else None
     return b.page("event", p, "/v1/events", lambda e: (pattern is None or fnmatch.fnmatchcase(e["type"], pattern))
-                  and (not names or e["type"] in names))
+                  and (not names or e["type"] in names)
+                  and (delivered is None or (e["pending_webhooks"] == 0) == delivered))
 
 
 # --- webhook endpoints ---------------------------------------------------------------

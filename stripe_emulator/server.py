@@ -171,25 +171,36 @@ class Handler(BaseHTTPRequestHandler):
     # --- the Stripe API ----------------------------------------------------------
 
     def _api(self, method: str, path: str, query: str, body: str) -> None:
-        fault = self.backend.controls.take_api_fault(method, path)
-        if fault and fault.slow:
-            time.sleep(fault.slow)
-        if fault and fault.status:
-            self._send_json(fault.status, _fault_body(fault.status))
-            return
+        backend = self.backend
         raw = parse_form(query) if method != "POST" else {**parse_form(query), **parse_form(body)}
         request_id = "req_" + secrets.token_hex(7)
         headers = {"Request-Id": request_id}
+        # Every answer takes this long, as over the internet; only a request that gets to run
+        # spends it holding its Idempotency-Key (see _execute).
+        latency = backend.controls.api_latency()
+        backend.stats.count("api_requests")
+        if not backend.limiter.admit(self._api_key(raw) or "", backend.controls.settings.rate_limit):
+            backend.stats.count("rate_limited")
+            time.sleep(latency)
+            self._send_json(429, _fault_body(429), headers)
+            return
+        fault = backend.controls.take_api_fault(method, path)
+        if fault and fault.slow:
+            time.sleep(fault.slow)
+        if fault and fault.status:
+            time.sleep(latency)
+            self._send_json(fault.status, _fault_body(fault.status), headers)
+            return
         try:
             route, args = _route(method, path)
             call = self._call(route, raw, request_id)
             headers["Stripe-Version"] = call.version
         except StripeError as exc:
+            time.sleep(latency)
             self._send_json(exc.status, exc.body(), headers)
             return
-        status, payload, replayed = self._execute(route, call, raw, args, method, path)
-        if replayed:
-            headers["Idempotent-Replayed"] = "true"
+        status, payload, answer_headers = self._execute(route, call, raw, args, method, path, latency)
+        headers.update(answer_headers)
         if call.idempotency_key:
             headers["Idempotency-Key"] = call.idempotency_key
         self._send(status, payload.encode(), "application/json", headers)
@@ -225,39 +236,79 @@ class Handler(BaseHTTPRequestHandler):
         return key if isinstance(key, str) else None
 
     def _execute(self, route: Route, call: Call, raw: dict[str, Any], args: tuple[str, ...], method: str,
-                 path: str) -> tuple[int, str, bool]:
-        """Run the handler under the state lock, or replay what the same Idempotency-Key got before."""
+                 path: str, latency: float) -> tuple[int, str, dict[str, str]]:
+        """Run the handler under the state lock, or answer for the same Idempotency-Key as Stripe would.
+
+        A request with a key holds it while it runs (its latency included): the same key
+        meanwhile gets 409 `idempotency_key_in_use`; afterwards, the kept answer.
+        """
         backend = self.backend
         store = backend.store
         request = {"method": method, "path": path, "params": raw}
         scope = f"{call.api_key}\n{call.idempotency_key}"
         with store.lock:
-            if call.idempotency_key:
-                previous = store.idempotent_result(scope)
-                if previous and previous["request"] != request:
-                    error = StripeError(
-                        400, "idempotency_error",
-                        "Keys for idempotent requests can only be used with the same parameters they were first "
-                        f"used with. Try using a key other than '{call.idempotency_key}' if you meant to execute a "
-                        "different request.",
-                    )
-                    return error.status, json.dumps(error.body(), indent=2), False
-                if previous:
-                    return previous["status"], previous["body"], True
-            saved = True
-            try:
-                result = route.handler(backend, call, raw, *args)
-                expand = list_param(raw, "expand")
-                status, body = 200, backend.expand(result, expand) if expand else result
-            except StripeError as exc:
-                status, body, saved = exc.status, exc.body(), exc.saved
-            # Serialized under the lock: the stored objects may change as soon as it is released.
-            payload = json.dumps(body, indent=2)
-            if method != "GET":
-                if call.idempotency_key and saved:
-                    store.remember(scope, request, status, payload)
-                store.save()
-        return status, payload, False
+            early = self._idempotent_answer(call, scope, request) if call.idempotency_key else None
+            holds_key = bool(call.idempotency_key) and early is None
+            if holds_key:
+                backend.in_progress.add(scope)
+        try:
+            time.sleep(latency)
+            if early:
+                return early
+            with store.lock:
+                saved, answer_headers = True, {}
+                if backend.controls.take_server_error():
+                    # The handler does not run; Stripe keeps this 500 under the key all the same.
+                    backend.stats.count("server_errors")
+                    status, body = 500, _fault_body(500)
+                    retry = backend.controls.faults.server_error_should_retry
+                    answer_headers["Stripe-Should-Retry"] = "true" if retry else "false"
+                else:
+                    try:
+                        result = route.handler(backend, call, raw, *args)
+                        expand = list_param(raw, "expand")
+                        status, body = 200, backend.expand(result, expand) if expand else result
+                    except StripeError as exc:
+                        status, body, saved = exc.status, exc.body(), exc.saved
+                # Serialized under the lock: the stored objects may change as soon as it is released.
+                payload = json.dumps(body, indent=2)
+                if method != "GET":
+                    if call.idempotency_key and saved:
+                        store.remember(scope, request, status, payload, answer_headers)
+                    store.save()
+            return status, payload, answer_headers
+        finally:
+            if holds_key:
+                with store.lock:
+                    backend.in_progress.discard(scope)
+
+    def _idempotent_answer(self, call: Call, scope: str, request: dict[str, Any]
+                           ) -> tuple[int, str, dict[str, str]] | None:
+        """What a key already used answers (under the state lock); None if the request is to run."""
+        backend = self.backend
+        previous = backend.store.idempotent_result(scope)
+        if previous and previous["request"] != request:
+            error = StripeError(
+                400, "idempotency_error",
+                "Keys for idempotent requests can only be used with the same parameters they were first "
+                f"used with. Try using a key other than '{call.idempotency_key}' if you meant to execute a "
+                "different request.",
+            )
+            return error.status, json.dumps(error.body(), indent=2), {}
+        if previous:
+            backend.stats.count("idempotent_replays")
+            return previous["status"], previous["body"], {**previous.get("headers", {}), "Idempotent-Replayed": "true"}
+        if scope in backend.in_progress:
+            backend.stats.count("idempotency_key_in_use")
+            # Not kept: once the first request is done, the same key gets its answer.
+            error = StripeError(
+                409, "idempotency_error",
+                "There is currently another in-progress request using this Stripe API key and idempotency key. "
+                "Please try again later.",
+                code="idempotency_key_in_use",
+            )
+            return error.status, json.dumps(error.body(), indent=2), {}
+        return None
 
     # --- controls for tests and demos --------------------------------------------
 
@@ -277,6 +328,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._send_json(200, faults)
             elif path == "/_emulator/settings" and method in ("GET", "POST"):
                 self._send_json(200, controls.update_settings(data) if method == "POST" else controls.settings_dict())
+            elif (method, path) == ("GET", "/_emulator/stats"):
+                self._send_json(200, backend.stats.snapshot())
             elif (method, path) == ("GET", "/_emulator/deliveries"):
                 wait = parse_qs(query).get("wait_idle")
                 idle = backend.scheduler.wait_idle(float(wait[0]) if wait else 0)
@@ -340,8 +393,8 @@ def _route(method: str, path: str) -> tuple[Route, tuple[str, ...]]:
 def _fault_body(status: int) -> dict[str, Any]:
     if status == 429:
         return {"error": {"type": "invalid_request_error", "code": "rate_limit",
-                          "message": "Too many requests hit the API too quickly. We recommend an exponential "
-                                     "backoff of your requests."}}
+                          "message": "Request rate limit exceeded. You can learn more about rate limits here "
+                                     "https://stripe.com/docs/rate-limits."}}
     return {"error": {"type": "api_error", "message": "An unknown error occurred (injected by the emulator)."}}
 
 

@@ -83,8 +83,11 @@ class Store:
             return None
         return record
 
-    def remember(self, scope: str, request: dict[str, Any], status: int, body: dict[str, Any]) -> None:
-        self.idempotency[scope] = {"request": request, "status": status, "body": body, "created": time.time()}
+    def remember(self, scope: str, request: dict[str, Any], status: int, body: str,
+                 headers: dict[str, str] | None = None) -> None:
+        # `headers`: what the answer said beyond its body (a 500's Stripe-Should-Retry), replayed with it.
+        self.idempotency[scope] = {"request": request, "status": status, "body": body, "headers": headers or {},
+                                   "created": time.time()}
 
     # --- persistence -------------------------------------------------------------
 

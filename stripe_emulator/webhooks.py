@@ -1,4 +1,4 @@
-"""Webhook delivery as Stripe does it: signed, at least once, retried with backoff, in no set order."""
+"""Webhook delivery as Stripe does it: signed, at least once, retried with backoff, in parallel, in no set order."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from typing import Any
 from .controls import SHUFFLE_WINDOW, Controls
 from .scheduler import Scheduler
 from .store import Store
+from .traffic import Stats
 
 DELIVERY_LOG_SIZE = 10_000
 
@@ -43,15 +44,17 @@ class Delivery:
 
 
 class Dispatcher:
-    def __init__(self, store: Store, scheduler: Scheduler, controls: Controls) -> None:
+    def __init__(self, store: Store, scheduler: Scheduler, controls: Controls, stats: Stats) -> None:
         self._store = store
         self._scheduler = scheduler
         self._controls = controls
+        self._stats = stats
         self._lock = threading.Lock()
         self._log: collections.deque[dict[str, Any]] = collections.deque(maxlen=DELIVERY_LOG_SIZE)
         self._delivered: set[tuple[str, str]] = set()  # (event, endpoint) pairs that got a 2xx
         self._outbox: dict[str, collections.deque[Delivery]] = {}  # due deliveries by endpoint
-        self._sending: set[str] = set()  # endpoints a worker is draining now
+        self._started: dict[str, int] = {}  # deliveries handed to a worker, by endpoint
+        self._in_flight: dict[str, int] = {}  # deliveries being sent now, by endpoint
         self._generation = 0
         self._random = random.Random()
 
@@ -61,6 +64,8 @@ class Dispatcher:
             self._log.clear()
             self._delivered.clear()
             self._outbox.clear()
+            self._started.clear()
+            self._in_flight.clear()
 
     def deliveries(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -80,31 +85,45 @@ class Dispatcher:
                     self._enqueue(delivery)
 
     def _enqueue(self, delivery: Delivery) -> None:
-        # One delivery at a time per endpoint, in the order they became due: events arrive
-        # in the order they happened unless a fault (shuffle, delay) or a retry reorders
-        # them, as with Stripe, which promises no order but mostly keeps it.
         with self._lock:
             if delivery.generation != self._generation:
                 return
             self._outbox.setdefault(delivery.endpoint_id, collections.deque()).append(delivery)
-            if delivery.endpoint_id in self._sending:
-                return
-            self._sending.add(delivery.endpoint_id)
-        self._scheduler.call_later(0, self._drain, delivery.endpoint_id)
+        self._pump(delivery.endpoint_id)
 
-    def _drain(self, endpoint_id: str) -> None:
-        while True:
-            with self._lock:
-                outbox = self._outbox.get(endpoint_id)
-                if not outbox:
-                    self._sending.discard(endpoint_id)
-                    return
-                delivery = outbox.popleft()
+    def _pump(self, endpoint_id: str) -> None:
+        # Up to `webhook_concurrency` deliveries per endpoint at once, started in the order
+        # they became due: with 1, events arrive in the order they happened unless a fault
+        # (shuffle, delay) or a retry reorders them; with more, as from Stripe, which sends
+        # in parallel and promises no order. A duplicate is due with its original, so with
+        # 2 or more the two copies overlap.
+        limit = self._controls.settings.webhook_concurrency
+        with self._lock:
+            outbox = self._outbox.get(endpoint_id)
+            while outbox and self._started.get(endpoint_id, 0) < limit:
+                self._started[endpoint_id] = self._started.get(endpoint_id, 0) + 1
+                self._scheduler.call_later(0, self._send, outbox.popleft())
+
+    def _send(self, delivery: Delivery) -> None:
+        endpoint_id = delivery.endpoint_id
+        with self._lock:
+            current = delivery.generation == self._generation
+            if current:
+                self._in_flight[endpoint_id] = in_flight = self._in_flight.get(endpoint_id, 0) + 1
+        if not current:
+            return
+        self._stats.peak("webhooks_in_flight_peak", in_flight)
+        try:
             self._attempt(delivery)
+        finally:
+            with self._lock:
+                if delivery.generation == self._generation:
+                    self._in_flight[endpoint_id] -= 1
+                    self._started[endpoint_id] -= 1
+            # Queued before this task ends, so wait_idle never sees a gap between deliveries.
+            self._pump(endpoint_id)
 
     def _attempt(self, delivery: Delivery) -> None:
-        if delivery.generation != self._generation:
-            return
         with self._store.lock:  # copies: the stored dicts may change while this sends
             event = dict(self._store.find(delivery.event_id) or {})
             endpoint = dict(self._store.find(delivery.endpoint_id) or {})
@@ -122,7 +141,14 @@ class Dispatcher:
             "at": time.time(),
         }
         started = time.monotonic()
-        if delivery.attempt <= self._controls.faults.fail_first:
+        faults = self._controls.faults
+        if delivery.attempt == 1 and self._random.random() < faults.drop_webhooks:
+            record.update(error="dropped (drop_webhooks)", duration=0.0, outcome="dropped", will_retry=False)
+            self._stats.count("webhooks_dropped")
+            self._record(delivery, record)
+            return
+        self._stats.count("webhook_attempts")
+        if delivery.attempt <= faults.fail_first:
             record["error"] = "injected failure (fail_first)"
         else:
             record["status"], record["error"] = self._post(endpoint, secret, event)
@@ -131,15 +157,21 @@ class Dispatcher:
         delays = self._controls.settings.webhook_retry_delays
         record["outcome"] = "succeeded" if succeeded else "failed"
         record["will_retry"] = not succeeded and delivery.attempt <= len(delays)
-        with self._lock:
-            if delivery.generation != self._generation:
-                return
-            self._log.append(record)
+        if not self._record(delivery, record):
+            return
         if succeeded:
             self._settled(event["id"], endpoint["id"])
         elif record["will_retry"]:
             delivery.attempt += 1
             self._scheduler.call_later(delays[delivery.attempt - 2], self._enqueue, delivery)
+
+    def _record(self, delivery: Delivery, record: dict[str, Any]) -> bool:
+        """Log the attempt; False if a reset happened meanwhile (the attempt is forgotten)."""
+        with self._lock:
+            if delivery.generation != self._generation:
+                return False
+            self._log.append(record)
+            return True
 
     def _post(self, endpoint: dict[str, Any], secret: str, event: dict[str, Any]) -> tuple[int | None, str | None]:
         # An endpoint pinned to an API version gets events labelled with it, as Stripe renders them.

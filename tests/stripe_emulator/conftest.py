@@ -61,12 +61,14 @@ def control(emulator: Emulator, method: str, path: str, body: dict[str, Any] | N
 class Receiver:
     """A tiny webhook endpoint that checks each delivery with `stripe.Webhook.construct_event`.
 
-    `answers` is a list of (status, seconds to wait first) used one per request, then 200.
+    `answers` is a list of (status, seconds to wait first) used one per request, then 200;
+    `spans` has (arrived, answered) `time.monotonic()` pairs, one per request, to see overlaps.
     """
 
     def __init__(self) -> None:
         self.secret: str | None = None
         self.events: list[dict[str, Any]] = []
+        self.spans: list[tuple[float, float]] = []
         self.rejected: list[str] = []
         self.answers: list[tuple[int, float]] = []
         self._lock = threading.Lock()
@@ -77,6 +79,7 @@ class Receiver:
                 pass
 
             def do_POST(self) -> None:
+                arrived = time.monotonic()
                 payload = self.rfile.read(int(self.headers["Content-Length"]))
                 with receiver._lock:
                     status, wait = receiver.answers.pop(0) if receiver.answers else (200, 0.0)
@@ -90,6 +93,8 @@ class Receiver:
                     if status == 200:
                         with receiver._lock:
                             receiver.events.append(event.to_dict())
+                with receiver._lock:
+                    receiver.spans.append((arrived, time.monotonic()))
                 try:
                     self.send_response(status)
                     self.send_header("Content-Length", "0")
