@@ -3,6 +3,10 @@
 Every variable is listed with a comment in `.env.example`. The defaults are the
 safe ones: DEBUG is off unless asked for, and HTTPS hardening is on unless DEBUG
 is on or `DJANGO_HTTPS=false` says the site is served over plain HTTP (tests).
+
+Sections, in order: core and security; apps and middleware; database; cache;
+authentication; language and time; static and media files; email; logging; Celery;
+Stripe and payments; shop rules; JSON API. A new setting goes in its topic's section.
 """
 
 from pathlib import Path
@@ -15,6 +19,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
+# --- Core and security ------------------------------------------------------------
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
@@ -28,6 +33,22 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
+# HTTPS hardening is on in production; DJANGO_HTTPS=false turns it off for plain-HTTP
+# servers such as the test live server.
+HTTPS = env.bool("DJANGO_HTTPS", default=not DEBUG)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_PROXY", default=False) else None
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31536000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Apps and middleware ----------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -42,6 +63,11 @@ INSTALLED_APPS = [
     "cart",
     "orders",
     "payments",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -56,6 +82,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "bookstore.urls"
+WSGI_APPLICATION = "bookstore.wsgi.application"
 
 TEMPLATES = [
     {
@@ -74,15 +101,27 @@ TEMPLATES = [
     },
 ]
 
-WSGI_APPLICATION = "bookstore.wsgi.application"
+# Opts into Django 6.0's https default now (dj-stripe's admin forms warn otherwise).
+FORMS_URLFIELD_ASSUME_HTTPS = True
 
+# --- Database ---------------------------------------------------------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# Opts into Django 6.0's https default now (dj-stripe's admin forms warn otherwise).
-FORMS_URLFIELD_ASSUME_HTTPS = True
 
+# --- Cache ------------------------------------------------------------------------
+# Throttle counters live in the cache, so every web worker must share it: Redis when
+# REDIS_URL is set; the per-process memory cache is only good for one process (dev, tests).
+REDIS_URL = env("REDIS_URL", default="")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+}
+CACHES["default"]["KEY_PREFIX"] = "bookstore"
+
+# --- Authentication ---------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -93,15 +132,18 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "catalogue:book_list"
 LOGOUT_REDIRECT_URL = "catalogue:book_list"
 
+# --- Language and time ------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# --- Static and media files -------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
+# Receipt PDFs are stored under the media folder.
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -115,162 +157,28 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=DEBUG)
 WHITENOISE_MANIFEST_STRICT = False
 
-# --- Security -------------------------------------------------------------------
-# HTTPS hardening is on in production; DJANGO_HTTPS=false turns it off for plain-HTTP
-# servers such as the test live server.
-HTTPS = env.bool("DJANGO_HTTPS", default=not DEBUG)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_PROXY", default=False) else None
-SECURE_SSL_REDIRECT = HTTPS
-SESSION_COOKIE_SECURE = HTTPS
-CSRF_COOKIE_SECURE = HTTPS
-SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31536000 if HTTPS else 0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
-SECURE_HSTS_PRELOAD = HTTPS
-SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
-SESSION_COOKIE_HTTPONLY = True
-X_FRAME_OPTIONS = "DENY"
-
-# --- Email ----------------------------------------------------------------------
+# --- Email ------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Bookstore <orders@bookstore.example>")
 
-# --- The shop -------------------------------------------------------------------
-SHOP_NAME = env("SHOP_NAME", default="Paper Lantern Books")
-SHOP_ADDRESS = env("SHOP_ADDRESS", default="12 Quay Street, Dublin D02 XY45, Ireland")
-SHOP_CURRENCY = env("SHOP_CURRENCY", default="EUR").upper()
-# Stock held for an unpaid order before it is released back to the shelf.
-ORDER_RESERVATION_MINUTES = env.int("ORDER_RESERVATION_MINUTES", default=30)
-# One cart line may not ask for more than this, whatever the stock: it blunts abuse.
-CART_MAX_QUANTITY_PER_LINE = env.int("CART_MAX_QUANTITY_PER_LINE", default=20)
-# --- Refunds (issue 6) ---
-# Staff may refund from the admin for this many days after payment; later refunds go
-# through Stripe's dashboard, whose webhooks the shop still records.
-REFUND_WINDOW_DAYS = env.int("REFUND_WINDOW_DAYS", default=90)
-
-# --- Stripe ---------------------------------------------------------------------
-# With Stripe keys in the environment the shop talks to Stripe; without them, to the
-# local emulator (stripe_emulator/). Only these settings differ: the code has no branch.
-STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
-STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
-STRIPE_EMULATED = not STRIPE_SECRET_KEY
-if STRIPE_EMULATED:
-    # dj-stripe refuses keys shorter than 24 characters after the prefix.
-    STRIPE_SECRET_KEY = "sk_test_" + "emulator" * 4
-    STRIPE_PUBLISHABLE_KEY = "pk_test_" + "emulator" * 4
-STRIPE_EMULATOR_URL = env("STRIPE_EMULATOR_URL", default="http://127.0.0.1:12111")
-STRIPE_API_BASE = STRIPE_EMULATOR_URL if STRIPE_EMULATED else "https://api.stripe.com"
-if STRIPE_EMULATED:
-    # dj-stripe points stripe.api_base here, so its own calls reach the emulator too. Only
-    # set when emulated: dj-stripe warns (djstripe.W002) about it in a production check.
-    STRIPE_API_HOST = STRIPE_API_BASE
-STRIPE_JS_URL = f"{STRIPE_EMULATOR_URL}/v3/" if STRIPE_EMULATED else "https://js.stripe.com/v3/"
-# Seconds the shop waits for one Stripe call, and how often stripe-python retries a
-# network failure (always with the same idempotency key, so a retry cannot pay twice).
-STRIPE_TIMEOUT_SECONDS = env.int("STRIPE_TIMEOUT_SECONDS", default=20)
-STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
-# The events payments/paying/webhooks.py handles; register_webhook_endpoint subscribes to these.
-STRIPE_WEBHOOK_EVENTS = [
-    "payment_intent.succeeded",
-    "payment_intent.payment_failed",
-    "payment_intent.canceled",
-    "payment_intent.processing",
-    "payment_intent.requires_action",
-    "charge.refunded",
-    "charge.dispute.created",
-    "refund.created",
-    "refund.updated",
-    "refund.failed",
-]
-# An order still pending this long after its PaymentIntent was created is asked about
-# at Stripe by payments_reconcile (a webhook may have been lost).
-PAYMENT_RECONCILE_AFTER_MINUTES = env.int("PAYMENT_RECONCILE_AFTER_MINUTES", default=5)
-STRIPE_LIVE_MODE = STRIPE_SECRET_KEY.startswith("sk_live_")
-STRIPE_LIVE_SECRET_KEY = STRIPE_SECRET_KEY if STRIPE_LIVE_MODE else ""
-STRIPE_TEST_SECRET_KEY = "" if STRIPE_LIVE_MODE else STRIPE_SECRET_KEY
-# One API version for every call, ours and dj-stripe's (stripe-python 15.6's own pin).
-STRIPE_API_VERSION = env("STRIPE_API_VERSION", default="2026-08-26.dahlia")
-DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
-DJSTRIPE_USE_NATIVE_JSONFIELD = True
-
+# --- Logging ----------------------------------------------------------------------
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
-
-# --- JSON API (issue 7) -----------------------------------------------------------
-INSTALLED_APPS += [
-    "rest_framework",
-    "rest_framework.authtoken",
-    "django_filters",
-    "drf_spectacular",
-    "drf_spectacular_sidecar",
-]
-# Throttle counters live in the cache, so every web worker must share it: Redis when
-# REDIS_URL is set; the per-process memory cache is only good for one process (dev, tests).
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("REDIS_URL")}
-    if env("REDIS_URL", default="")
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-}
-CACHES["default"]["KEY_PREFIX"] = "bookstore"
-REST_FRAMEWORK = {
-    # Token first: an anonymous request is answered 401 with `WWW-Authenticate: Token`.
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
-        "bookstore.api_common.SessionAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "bookstore.api_errors.ErrorDocumentingAutoSchema",
-    "EXCEPTION_HANDLER": "bookstore.api_errors.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "bookstore.api_common.PageNumberPagination",
-    "DEFAULT_THROTTLE_CLASSES": ["bookstore.api_common.WriteThrottle"],
-    # Placing orders and creating payments are what card testers hammer; token requests
-    # are what password guessers hammer. Rates are per user, or per client IP for guests.
-    "DEFAULT_THROTTLE_RATES": {
-        "orders": env("API_THROTTLE_ORDERS", default="30/hour"),
-        "payments": env("API_THROTTLE_PAYMENTS", default="30/hour"),
-        "auth": env("API_THROTTLE_AUTH", default="10/minute"),
-    },
-    # The client IP for throttling comes from X-Forwarded-For only behind a trusted proxy;
-    # otherwise a client could name any IP and escape its limit.
-    "NUM_PROXIES": 1 if SECURE_PROXY_SSL_HEADER else 0,
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": f"{SHOP_NAME} API",
-    "DESCRIPTION": (
-        "The shop's catalogue, cart, orders and payments as JSON. Money is always an object "
-        "`{amount, currency, formatted}` with `amount` in the currency's minor unit. Every error is "
-        '`{"error": {"code", "message", "fields"}}`.'
-    ),
-    "VERSION": "1",
-    "SCHEMA_PATH_PREFIX": "/api/v1",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "COMPONENT_SPLIT_REQUEST": True,
-    # Our PATCH bodies are not partial updates of a resource: their fields are required.
-    "COMPONENT_SPLIT_PATCH": False,
-    # The docs page loads Swagger UI from our own static files, never from a CDN.
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {
-        "OrderStatusEnum": "orders.models.Order.Status",
-        "PaymentStatusEnum": "payments.models.Payment.Status",
-        "RefundStatusEnum": "payments.models.Refund.Status",
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # WeasyPrint logs every step of every render at INFO.
+        "weasyprint.progress": {"level": "WARNING"},
     },
 }
 
-# --- Celery (issue 5) --------------------------------------------------------------
+# --- Celery -----------------------------------------------------------------------
 # Redis is the broker and result store when REDIS_URL is set (tests, production). Without
 # it (`make run`), kombu's filesystem transport under var/celery/ needs no server at all.
-REDIS_URL = env("REDIS_URL", default="")
 CELERY_DATA_DIR = Path(env("CELERY_DATA_DIR", default=str(BASE_DIR / "var" / "celery")))
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
@@ -322,10 +230,113 @@ CELERY_BEAT_SCHEDULE = {
     # finished; see payments/documents/services.py: receipts_sweep.
     "receipts-sweep": {"task": "payments.receipts_sweep", "schedule": 5 * 60.0},
 }
-# --- Receipts (issue 5) ---
-# How long after payment the sweep waits before it queues a receipt the normal path
-# should already have delivered, and how far back it looks.
+
+# --- Stripe and payments ----------------------------------------------------------
+# With Stripe keys in the environment the shop talks to Stripe; without them, to the
+# local emulator (stripe_emulator/). Only these settings differ: the code has no branch.
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_EMULATED = not STRIPE_SECRET_KEY
+if STRIPE_EMULATED:
+    # dj-stripe refuses keys shorter than 24 characters after the prefix.
+    STRIPE_SECRET_KEY = "sk_test_" + "emulator" * 4
+    STRIPE_PUBLISHABLE_KEY = "pk_test_" + "emulator" * 4
+STRIPE_EMULATOR_URL = env("STRIPE_EMULATOR_URL", default="http://127.0.0.1:12111")
+STRIPE_API_BASE = STRIPE_EMULATOR_URL if STRIPE_EMULATED else "https://api.stripe.com"
+if STRIPE_EMULATED:
+    # dj-stripe points stripe.api_base here, so its own calls reach the emulator too. Only
+    # set when emulated: dj-stripe warns (djstripe.W002) about it in a production check.
+    STRIPE_API_HOST = STRIPE_API_BASE
+STRIPE_JS_URL = f"{STRIPE_EMULATOR_URL}/v3/" if STRIPE_EMULATED else "https://js.stripe.com/v3/"
+# Seconds the shop waits for one Stripe call, and how often stripe-python retries a
+# network failure (always with the same idempotency key, so a retry cannot pay twice).
+STRIPE_TIMEOUT_SECONDS = env.int("STRIPE_TIMEOUT_SECONDS", default=20)
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+# The events payments/paying/webhooks.py handles; register_webhook_endpoint subscribes to these.
+STRIPE_WEBHOOK_EVENTS = [
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.canceled",
+    "payment_intent.processing",
+    "payment_intent.requires_action",
+    "charge.refunded",
+    "charge.dispute.created",
+    "refund.created",
+    "refund.updated",
+    "refund.failed",
+]
+STRIPE_LIVE_MODE = STRIPE_SECRET_KEY.startswith("sk_live_")
+STRIPE_LIVE_SECRET_KEY = STRIPE_SECRET_KEY if STRIPE_LIVE_MODE else ""
+STRIPE_TEST_SECRET_KEY = "" if STRIPE_LIVE_MODE else STRIPE_SECRET_KEY
+# One API version for every call, ours and dj-stripe's (stripe-python 15.6's own pin).
+STRIPE_API_VERSION = env("STRIPE_API_VERSION", default="2026-08-26.dahlia")
+DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
+DJSTRIPE_USE_NATIVE_JSONFIELD = True
+# An order still pending this long after its PaymentIntent was created is asked about
+# at Stripe by payments_reconcile (a webhook may have been lost).
+PAYMENT_RECONCILE_AFTER_MINUTES = env.int("PAYMENT_RECONCILE_AFTER_MINUTES", default=5)
+
+# --- Shop rules -------------------------------------------------------------------
+SHOP_NAME = env("SHOP_NAME", default="Paper Lantern Books")
+SHOP_ADDRESS = env("SHOP_ADDRESS", default="12 Quay Street, Dublin D02 XY45, Ireland")
+SHOP_CURRENCY = env("SHOP_CURRENCY", default="EUR").upper()
+# Stock held for an unpaid order before it is released back to the shelf.
+ORDER_RESERVATION_MINUTES = env.int("ORDER_RESERVATION_MINUTES", default=30)
+# One cart line may not ask for more than this, whatever the stock: it blunts abuse.
+CART_MAX_QUANTITY_PER_LINE = env.int("CART_MAX_QUANTITY_PER_LINE", default=20)
+# Staff may refund from the admin for this many days after payment; later refunds go
+# through Stripe's dashboard, whose webhooks the shop still records.
+REFUND_WINDOW_DAYS = env.int("REFUND_WINDOW_DAYS", default=90)
+# How long after payment the receipts sweep waits before it queues a receipt the normal
+# path should already have delivered, and how far back it looks.
 RECEIPT_SWEEP_GRACE_SECONDS = env.int("RECEIPT_SWEEP_GRACE_SECONDS", default=120)
 RECEIPT_SWEEP_MAX_AGE_DAYS = env.int("RECEIPT_SWEEP_MAX_AGE_DAYS", default=7)
-# WeasyPrint logs every step of every render at INFO.
-LOGGING["loggers"]["weasyprint.progress"] = {"level": "WARNING"}
+
+# --- JSON API ---------------------------------------------------------------------
+REST_FRAMEWORK = {
+    # Token first: an anonymous request is answered 401 with `WWW-Authenticate: Token`.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "bookstore.api_common.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "bookstore.api_errors.ErrorDocumentingAutoSchema",
+    "EXCEPTION_HANDLER": "bookstore.api_errors.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "bookstore.api_common.PageNumberPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["bookstore.api_common.WriteThrottle"],
+    # Placing orders and creating payments are what card testers hammer; token requests
+    # are what password guessers hammer. Rates are per user, or per client IP for guests.
+    "DEFAULT_THROTTLE_RATES": {
+        "orders": env("API_THROTTLE_ORDERS", default="30/hour"),
+        "payments": env("API_THROTTLE_PAYMENTS", default="30/hour"),
+        "auth": env("API_THROTTLE_AUTH", default="10/minute"),
+    },
+    # The client IP for throttling comes from X-Forwarded-For only behind a trusted proxy;
+    # otherwise a client could name any IP and escape its limit.
+    "NUM_PROXIES": 1 if SECURE_PROXY_SSL_HEADER else 0,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": f"{SHOP_NAME} API",
+    "DESCRIPTION": (
+        "The shop's catalogue, cart, orders and payments as JSON. Money is always an object "
+        "`{amount, currency, formatted}` with `amount` in the currency's minor unit. Every error is "
+        '`{"error": {"code", "message", "fields"}}`.'
+    ),
+    "VERSION": "1",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Our PATCH bodies are not partial updates of a resource: their fields are required.
+    "COMPONENT_SPLIT_PATCH": False,
+    # The docs page loads Swagger UI from our own static files, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "PaymentStatusEnum": "payments.models.Payment.Status",
+        "RefundStatusEnum": "payments.models.Refund.Status",
+    },
+}
