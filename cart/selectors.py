@@ -1,4 +1,4 @@
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 
 from cart.models import Cart, CartLine
 
@@ -7,14 +7,6 @@ def cart_lines(cart: Cart | None) -> QuerySet[CartLine] | list[CartLine]:
     if cart is None:
         return []
     return cart.lines.select_related("book")
-
-
-def cart_with_lines(cart_id: int) -> Cart | None:
-    return (
-        Cart.objects.prefetch_related(Prefetch("lines", queryset=CartLine.objects.select_related("book")))
-        .filter(pk=cart_id)
-        .first()
-    )
 
 
 def cart_totals(lines) -> dict:
