@@ -22,29 +22,14 @@ import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_environment  # noqa: E402
+from bench.common import bench_environment, recreate_database  # noqa: E402
 
 ENV = bench_environment(database="bookstore_api_bench", allowed_hosts="127.0.0.1")
 DATABASE_URL = ENV["DATABASE_URL"]
-
-
-def recreate_database() -> None:
-    import psycopg
-
-    url = urlsplit(DATABASE_URL)
-    name = url.path.lstrip("/")
-    if not name.endswith("_bench"):
-        sys.exit(f"Refusing to drop {name!r}: the bench database's name must end in _bench.")
-    with psycopg.connect(
-        host=url.hostname, port=url.port or 5432, user=url.username, password=url.password, dbname="postgres", autocommit=True
-    ) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
 
 
 def setup_django():

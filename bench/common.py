@@ -11,6 +11,7 @@ import statistics
 import sys
 import time
 import warnings
+from urllib.parse import urlsplit
 
 BENCH_SECRET_KEY = "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -54,3 +55,25 @@ def measure(client, url: str, *, method: str = "GET", data: dict | None = None, 
         send(url, data or {})
         timings.append((time.perf_counter() - started) * 1000)
     return queries, statistics.median(timings)
+
+
+def recreate_database() -> None:
+    """Drop and create the bench's own database (DATABASE_URL as `bench_environment` set it)."""
+    import psycopg
+
+    url = urlsplit(os.environ["DATABASE_URL"])
+    name = url.path.lstrip("/")
+    if not name.endswith("_bench"):
+        sys.exit(f"Refusing to drop {name!r}: the bench database's name must end in _bench.")
+    with psycopg.connect(
+        host=url.hostname, port=url.port or 5432, user=url.username, password=url.password, dbname="postgres", autocommit=True
+    ) as admin:
+        # FORCE: a worker or server left over from an interrupted run must not keep it alive.
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The value at `fraction` (0.95 for p95) of the sorted values, nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]

@@ -31,12 +31,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bookstore_payments_bench")
 os.environ["CELERY_DATA_DIR"] = tempfile.mkdtemp(prefix="bench-celery-")
 
-from bench.api_bench import free_port, recreate_database, seed, setup_django, start_gunicorn  # noqa: E402
+from bench.api_bench import free_port, seed, setup_django, start_gunicorn  # noqa: E402
+from bench.common import percentile, recreate_database  # noqa: E402
 from stripe_emulator import Emulator  # noqa: E402
-
-
-def percentile(values: list[float], pct: int) -> float:
-    return statistics.quantiles(values, n=100)[pct - 1] if len(values) > 1 else values[0]
 
 
 def main() -> None:
@@ -59,7 +56,7 @@ def main() -> None:
     from orders.models import Order, OrderEvent
     from payments import gateway
     from payments.paying.services import payment_start
-from payments.setup.services import webhook_endpoint_register
+    from payments.setup.services import webhook_endpoint_register
 
     if args.duplicate:
         emulator.set_faults(duplicate=True, shuffle=True)
@@ -139,16 +136,16 @@ from payments.setup.services import webhook_endpoint_register
     durations = sorted(d["duration"] for d in deliveries if d.get("duration") is not None)
     if durations:
         print(f"one webhook, as the emulator timed it: median {statistics.median(durations) * ms:.1f} ms, "
-              f"p95 {percentile(durations, 95) * ms:.1f} ms (deliveries to one endpoint go one at a time)")
+              f"p95 {percentile(durations, 0.95) * ms:.1f} ms (deliveries to one endpoint go one at a time)")
     print(f"payment_start (PaymentIntent + mirror + row): median {statistics.median(start_times) * ms:.1f} ms, "
-          f"p95 {percentile(start_times, 95) * ms:.1f} ms")
+          f"p95 {percentile(start_times, 0.95) * ms:.1f} ms")
     shop_times = [total - stripe for total, stripe in zip(start_times, stripe_times)]
     print(f"  of which the shop's own (without the create call to the emulator): median "
-          f"{statistics.median(shop_times) * ms:.1f} ms, p95 {percentile(shop_times, 95) * ms:.1f} ms")
+          f"{statistics.median(shop_times) * ms:.1f} ms, p95 {percentile(shop_times, 0.95) * ms:.1f} ms")
     handled = sum(1 for d in deliveries if d.get("status") == 200)
     print(f"webhook events handled: {handled} in {drained:.1f} s = {handled / drained:.1f} events/s")
     print(f"confirm -> order paid by webhook: median {statistics.median(webhook_latencies) * ms:.1f} ms, "
-          f"p95 {percentile(webhook_latencies, 95) * ms:.1f} ms")
+          f"p95 {percentile(webhook_latencies, 0.95) * ms:.1f} ms")
     print(f"throughput: {len(orders) / elapsed:.1f} orders paid per second "
           f"({args.threads} confirming threads, {args.workers} gunicorn workers, {os.cpu_count()} CPUs)")
 

@@ -25,7 +25,6 @@ import threading
 import time
 import warnings
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from pypdf import PdfReader
 
@@ -44,24 +43,7 @@ os.environ.update(
 warnings.filterwarnings("ignore", message="No directory at")
 sys.path.insert(0, str(ROOT))
 
-
-def recreate_database() -> None:
-    import psycopg
-
-    url = urlsplit(DATABASE_URL)
-    name = url.path.lstrip("/")
-    if not name.endswith("_bench"):
-        sys.exit(f"Refusing to drop {name!r}: the bench database's name must end in _bench.")
-    with psycopg.connect(
-        host=url.hostname, port=url.port or 5432, user=url.username, password=url.password, dbname="postgres", autocommit=True
-    ) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+from bench.common import percentile, recreate_database  # noqa: E402
 
 
 def paid_order(lines: int):
