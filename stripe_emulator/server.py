@@ -297,6 +297,7 @@ class Handler(BaseHTTPRequestHandler):
             return error.status, json.dumps(error.body(), indent=2), {}
         if previous:
             backend.stats.count("idempotent_replays")
+            # Keys kept in a state file from before answers had headers have none.
             return previous["status"], previous["body"], {**previous.get("headers", {}), "Idempotent-Replayed": "true"}
         if scope in backend.in_progress:
             backend.stats.count("idempotency_key_in_use")

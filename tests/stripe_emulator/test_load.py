@@ -15,7 +15,7 @@ from typing import Any, Callable
 import pytest
 import stripe
 
-from .conftest import OTHER_SECRET_KEY, SECRET_KEY, control, make_client
+from .conftest import OTHER_SECRET_KEY, control, make_client
 
 ROOT = Path(__file__).resolve().parents[2]
 
