@@ -7,7 +7,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test venv browser migrate demo clean
+.PHONY: run test test-fast venv browser migrate demo clean
 
 venv: $(VENV)/.installed
 
@@ -35,6 +35,10 @@ run: venv
 
 test: venv browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The fast layer alone: the rules that need only the database (no emulator, server, worker or browser).
+test-fast: venv
+	$(PY) -m pytest -m "not contract" $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 media staticfiles var

@@ -9,6 +9,18 @@ from tests.factories import BookFactory, UserFactory
 pytest_plugins = ["tests.browser_fixtures", "tests.celery_fixtures", "tests.stripe_fixtures"]
 
 
+# A test that needs one of these is a contract or journey test (the emulator over HTTP, a
+# live server, a real worker, Chromium); the rest need only the database: the fast layer,
+# run alone with `make test-fast` (`pytest -m "not contract"`).
+CONTRACT_FIXTURES = frozenset({"live_server", "stripe_emulator", "emulated_stripe", "emulator", "celery_worker", "chromium"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if CONTRACT_FIXTURES.intersection(item.fixturenames) or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.contract)
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Fail at once, and say why, when the test database server cannot be reached."""
     import psycopg

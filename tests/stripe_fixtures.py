@@ -6,7 +6,8 @@
   so the emulator's signed webhooks reach dj-stripe's view (transactional tests).
 - `shopper_stripe`: a client for what a browser does with the client secret (confirming
   with a card), which the shop itself never does.
-- `place_order` / `paid_order`: composed states built through the real services.
+- `place_order` / `pay_with` / `paid_order`: composed states built through the real services
+  (an order placed; paid with a chosen test card; paid with 4242).
 """
 
 from __future__ import annotations
@@ -53,9 +54,12 @@ def emulated_stripe(stripe_emulator, settings, monkeypatch) -> Iterator[Emulator
 
 
 @pytest.fixture
-def webhook_endpoint(emulated_stripe, live_server):
+def webhook_endpoint(transactional_db, emulated_stripe, live_server):
     endpoint, _created = webhook_endpoint_register(base_url=live_server.url)
-    return endpoint
+    yield endpoint
+    # Before the test's database is flushed (set up first, so torn down after this): a
+    # delivery reaching the live server later would fail there, in the next test's output.
+    emulated_stripe.wait_idle(timeout=15)
 
 
 @pytest.fixture
@@ -91,12 +95,23 @@ def place_order(db) -> Callable[..., Order]:
 
 
 @pytest.fixture
-def paid_order(place_order, webhook_endpoint, shopper_stripe, emulated_stripe) -> Order:
+def pay_with(place_order, webhook_endpoint, shopper_stripe, emulated_stripe) -> Callable[..., Order]:
+    """`pay_with("pm_card_refundFail", guest=True)`: an order placed, paid by that card through
+    the emulator, and confirmed by its webhook; the one builder of a paid order through Stripe."""
+
+    def pay(card: str = "pm_card_visa", **order_options) -> Order:
+        order = place_order(**order_options)
+        payment = payment_start(order_id=order.pk)
+        confirm_with(shopper_stripe, payment.stripe_payment_intent_id, card)
+        assert emulated_stripe.wait_idle(timeout=15)
+        order.refresh_from_db()
+        assert order.status == Order.Status.PAID, order.events.values_list("kind", "message")
+        return order
+
+    return pay
+
+
+@pytest.fixture
+def paid_order(pay_with) -> Order:
     """An order paid by card, its payment confirmed by the emulator's webhook."""
-    order = place_order()
-    payment = payment_start(order_id=order.pk)
-    confirm_with(shopper_stripe, payment.stripe_payment_intent_id, "pm_card_visa")
-    assert emulated_stripe.wait_idle(timeout=15)
-    order.refresh_from_db()
-    assert order.status == Order.Status.PAID, order.events.values_list("kind", "message")
-    return order
+    return pay_with()

@@ -9,7 +9,6 @@ from django.urls import reverse
 from orders.models import Order
 from payments.models import Refund
 from tests.factories import UserFactory
-from tests.payments.refund_support import _webhooks_settled, refunder  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -14,7 +14,6 @@ from payments.models import Refund
 from payments.refunds.selectors import refund_available_amount, refund_state_token
 from payments.refunds.services import RefundError
 from payments.refunds.services import refund_create
-from tests.payments.refund_support import _webhooks_settled, pay_with, refunder  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -6,7 +6,6 @@ from orders.models import Order, OrderEvent
 from payments import gateway
 from payments.models import Refund
 from payments.refunds.services import refund_create
-from tests.payments.refund_support import _webhooks_settled, pay_with, refunder  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

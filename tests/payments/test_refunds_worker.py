@@ -12,7 +12,6 @@ from payments.refunds.services import refund_create
 from payments.tasks import refund_notify_task
 from tests.celery_fixtures import TASK_TIMEOUT, wait_for
 from tests.payments.receipt_support import pdf_text
-from tests.payments.refund_support import _webhooks_settled, refunder  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,4 +1,4 @@
-"""Fixtures for the emulator's tests: one emulator per test module, reset before each test."""
+"""Fixtures for the emulator's tests: the session's emulator (tests/stripe_fixtures.py), reset before each test."""
 
 from __future__ import annotations
 
@@ -13,18 +13,16 @@ import pytest
 import stripe
 
 from stripe_emulator import Emulator
+from tests.stripe_fixtures import RETURN_URL, stripe_client
 
 SECRET_KEY = "sk_test_" + "emulatorTests" * 2
 OTHER_SECRET_KEY = "sk_test_" + "anotherKey" * 3
 PUBLISHABLE_KEY = "pk_test_" + "emulatorTests" * 2
-RETURN_URL = "http://127.0.0.1:9/return"
 
 
-@pytest.fixture(scope="module")
-def emulator():
-    emu = Emulator(host="127.0.0.1", port=0).start()
-    yield emu
-    emu.stop()
+@pytest.fixture
+def emulator(stripe_emulator) -> Emulator:
+    return stripe_emulator
 
 
 @pytest.fixture(autouse=True)
@@ -35,8 +33,7 @@ def _fresh_emulator(emulator):
 
 
 def make_client(emulator: Emulator, key: str = SECRET_KEY, **options: Any) -> stripe.StripeClient:
-    options.setdefault("max_network_retries", 0)
-    return stripe.StripeClient(key, base_addresses={"api": emulator.url}, **options)
+    return stripe_client(emulator.url, key, **options)
 
 
 @pytest.fixture
