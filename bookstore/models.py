@@ -9,6 +9,13 @@ def shop_currency() -> str:
 
 
 class Book(models.Model):
+    class VatCategory(models.TextChoices):
+        # The rate of each is a setting (SHOP_VAT_RATES): the categories are what the goods
+        # are, the rates what the shop's country charges for them.
+        STANDARD = "standard", "Standard rate"
+        REDUCED = "reduced", "Reduced rate (printed books)"
+        ZERO = "zero", "Zero rate"
+
     title = models.CharField(max_length=255)
     author = models.CharField(max_length=255)
     isbn = models.CharField("ISBN", max_length=13, unique=True, help_text="ISBN-13, digits only.")
@@ -18,6 +25,13 @@ class Book(models.Model):
     currency = models.CharField(max_length=3, default=shop_currency)
     stock = models.PositiveIntegerField(default=0, help_text="Copies on the shelf, not counting reserved ones.")
     is_active = models.BooleanField(default=True, help_text="Inactive books are hidden from the catalogue.")
+    vat_category = models.CharField(
+        "VAT category",
+        max_length=16,
+        choices=VatCategory.choices,
+        default=VatCategory.REDUCED,
+        help_text="Printed books are at the reduced rate; the rate of each category is the SHOP_VAT_RATES setting.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -36,6 +50,11 @@ class Book(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("catalogue:book_detail", args=[self.pk])
+
+    @property
+    def vat_rate(self) -> int:
+        """This book's VAT rate now, in basis points (2300 is 23 %); an order line keeps its own copy."""
+        return settings.SHOP_VAT_RATES[self.vat_category]
 
     @property
     def in_stock(self) -> bool:

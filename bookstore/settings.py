@@ -291,6 +291,13 @@ PAYMENT_RECONCILE_AFTER_MINUTES = env.int("PAYMENT_RECONCILE_AFTER_MINUTES", def
 SHOP_NAME = env("SHOP_NAME", default="Paper Lantern Books")
 SHOP_ADDRESS = env("SHOP_ADDRESS", default="12 Quay Street, Dublin D02 XY45, Ireland")
 SHOP_CURRENCY = env("SHOP_CURRENCY", default="EUR").upper()
+# VAT: prices include it. Rates in basis points (2300 is 23 %) per Book.VatCategory, copied
+# onto each order line when the order is placed. Irish defaults: standard 23 %; printed books
+# are zero-rated in Ireland (VAT Consolidation Act 2010, Schedule 2), so the reduced category
+# books fall in is 0 here; elsewhere set it to the books rate (DE 700, FR 550, NL 900).
+SHOP_VAT_RATES = env.dict("SHOP_VAT_RATES", cast={"value": int}, default={"standard": 2300, "reduced": 0, "zero": 0})
+# Printed on receipts and credit notes with the seller's name and address.
+SHOP_VAT_NUMBER = env("SHOP_VAT_NUMBER", default="")
 # Stock held for an unpaid order before it is released back to the shelf.
 ORDER_RESERVATION_MINUTES = env.int("ORDER_RESERVATION_MINUTES", default=30)
 # One cart line may not ask for more than this, whatever the stock: it blunts abuse.

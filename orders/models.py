@@ -96,6 +96,9 @@ class OrderLine(models.Model):
     isbn = models.CharField(max_length=13)
     unit_price_amount = models.PositiveIntegerField()
     quantity = models.PositiveIntegerField()
+    # The book's VAT rate when the order was placed, in basis points (2300 is 23 %); prices
+    # include it. Lines of orders placed before VAT was recorded are at 0.
+    vat_rate = models.PositiveIntegerField(default=0)
     restocked_quantity = models.PositiveIntegerField(default=0, help_text="Copies put back on the shelf by refunds.")
 
     class Meta:

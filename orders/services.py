@@ -192,6 +192,7 @@ def order_place(
             isbn=line.book.isbn,
             unit_price_amount=line.book.price_amount,
             quantity=line.quantity,
+            vat_rate=line.book.vat_rate,
         )
         for line in lines
     )

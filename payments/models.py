@@ -119,6 +119,7 @@ class Receipt(models.Model):
 
     class Meta:
         ordering = ["number"]
+        permissions = [("export_documents", "Can export receipts and credit notes for the accountant")]
 
     def __str__(self) -> str:
         return self.display_number
@@ -126,3 +127,58 @@ class Receipt(models.Model):
     @property
     def display_number(self) -> str:
         return f"R-{self.number:06d}"
+
+
+class CreditNote(models.Model):
+    """A correction of an issued receipt, in its own gap-free series (C-000001), never changed once issued.
+
+    A succeeded refund issues one credit note for its amount. A refund that fails after it
+    had succeeded issues a cancellation of that credit note (same series, `cancels` set):
+    issued documents are corrected by new documents, never edited. A model beside `Receipt`
+    rather than one generalised `Document`: receipts keep their table, numbers and links, and
+    a credit note carries what a receipt has not (its refund, the original, its VAT split).
+    """
+
+    class Kind(models.TextChoices):
+        CREDIT_NOTE = "credit_note", "Credit note"
+        CANCELLATION = "cancellation", "Cancellation of a credit note"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CREDIT_NOTE)
+    number = models.PositiveIntegerField(unique=True)
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="credit_notes")
+    receipt = models.ForeignKey(Receipt, on_delete=models.PROTECT, related_name="credit_notes", help_text="The original.")
+    refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="credit_notes")
+    cancels = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="cancellation"
+    )
+    amount = models.PositiveIntegerField(help_text="Tax included, in minor units; a credit to the shopper.")
+    currency = models.CharField(max_length=3)
+    # [{"rate", "gross", "net", "vat"}, ...] as issued (payments/documents/vat.py): the split
+    # depends on the credit notes before it, so it is kept, not recomputed.
+    vat_lines = models.JSONField(default=list)
+    pdf = models.FileField(upload_to="credit_notes/%Y/%m/", blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    rendered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            # One credit note per refund, and at most one cancellation of it, whoever reports it.
+            models.UniqueConstraint(fields=["refund", "kind"], name="credit_note_once_per_refund"),
+            models.CheckConstraint(
+                condition=Q(kind="credit_note", cancels__isnull=True) | Q(kind="cancellation", cancels__isnull=False),
+                name="credit_note_cancellation_names_its_note",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_number
+
+    @property
+    def display_number(self) -> str:
+        return f"C-{self.number:06d}"
+
+    @property
+    def is_cancellation(self) -> bool:
+        return self.kind == self.Kind.CANCELLATION
