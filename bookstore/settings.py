@@ -279,6 +279,16 @@ STRIPE_WEBHOOK_EVENTS = [
 STRIPE_LIVE_MODE = STRIPE_SECRET_KEY.startswith("sk_live_")
 STRIPE_LIVE_SECRET_KEY = STRIPE_SECRET_KEY if STRIPE_LIVE_MODE else ""
 STRIPE_TEST_SECRET_KEY = "" if STRIPE_LIVE_MODE else STRIPE_SECRET_KEY
+# Requests per second to Stripe from all the shop's processes together (shared in Redis),
+# under Stripe's own 100 (live) and 25 (test, and the emulator stands in for test mode);
+# 0 turns the limiter off. A request waits up to the next setting for its slot, then the
+# shopper is told to try again in a moment.
+STRIPE_RATE_LIMIT_PER_SECOND = env.float("STRIPE_RATE_LIMIT_PER_SECOND", default=80 if STRIPE_LIVE_MODE else 20)
+STRIPE_RATE_LIMIT_MAX_WAIT_SECONDS = env.float("STRIPE_RATE_LIMIT_MAX_WAIT_SECONDS", default=5)
+# A 429 from Stripe is retried (backoff with jitter, same idempotency key) this many
+# times, within this many seconds, unless it says `Stripe-Should-Retry: false`.
+STRIPE_RATE_LIMITED_RETRIES = env.int("STRIPE_RATE_LIMITED_RETRIES", default=5)
+STRIPE_RATE_LIMITED_RETRY_SECONDS = env.float("STRIPE_RATE_LIMITED_RETRY_SECONDS", default=10)
 # One API version for every call, ours and dj-stripe's (stripe-python 15.6's own pin).
 STRIPE_API_VERSION = env("STRIPE_API_VERSION", default="2026-08-26.dahlia")
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"

@@ -4,16 +4,26 @@ Every write carries an idempotency key derived from our own rows, so a retry (st
 python's own network retries, a double click, a re-run task) replays Stripe's first
 answer instead of doing the thing twice. Stripe's errors become `PaymentGatewayError`
 with a message a shopper or a member of staff can act on.
+
+Every request, the gateway's and dj-stripe's (they share `_LimitedHTTPClient`), first waits
+for a slot under `STRIPE_RATE_LIMIT_PER_SECOND`, one budget for all the shop's processes
+(payments/rate_limit.py), and a 429 from Stripe is retried here with backoff, so a shopper
+sees it only when the bounds in settings run out.
 """
 
 import functools
+import hashlib
 import logging
+import random
+import time
 from typing import Any
 
 import stripe
 from django.conf import settings
+from requests.structures import CaseInsensitiveDict
 
 from bookstore.errors import ShopError
+from payments import rate_limit
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +37,11 @@ DECLINE_MESSAGES = {
     "payment_intent_authentication_failure": "We could not authenticate your card. Try again or use another card.",
 }
 UNAVAILABLE_MESSAGE = "We could not reach our payment provider. Nothing was charged; please try again in a moment."
+BUSY_MESSAGE = "Our payment provider is busy right now. Nothing was charged; please try again in a moment."
+# Seconds: the first 429 retry comes within half a second, each next within twice as long.
+RATE_LIMITED_BACKOFF = 0.5
+RATE_LIMITED_BACKOFF_CAP = 4.0
+
 
 
 class PaymentGatewayError(ShopError):
@@ -56,6 +71,49 @@ def decline_message(*, code: str, decline_code: str = "", stripe_message: str = 
     )
 
 
+def _wait_for_slot(headers: Any, *, give_up_at: float) -> None:
+    rate = settings.STRIPE_RATE_LIMIT_PER_SECOND
+    if not rate:
+        return
+    # Stripe's limit is per account and mode, that is per secret key: the bucket is named
+    # after (a hash of) the key this request carries.
+    key = "bookstore:stripe-rate:" + hashlib.sha256(headers.get("Authorization", "").encode()).hexdigest()[:16]
+    max_wait = min(settings.STRIPE_RATE_LIMIT_MAX_WAIT_SECONDS, give_up_at - time.monotonic())
+    if not rate_limit.acquire(redis_url=settings.REDIS_URL, key=key, rate=rate, max_wait=max_wait):
+        logger.warning("Stripe rate limit: no slot within %.1f s at %s requests/s", max_wait, rate)
+        raise PaymentGatewayError(BUSY_MESSAGE, code="provider_unavailable", retryable=True)
+
+
+class _LimitedHTTPClient(stripe.RequestsClient):
+    """Each request waits for its slot under the shared rate; a 429 is retried.
+
+    The retry sends the same headers, Idempotency-Key included (ours, or the one stripe-python
+    gave this POST), and Stripe neither runs nor keeps under that key a request it answered
+    429 (`rate_limit`, `lock_timeout`), so a retried write runs once. stripe-python retries
+    connection errors, 409s and 5xx itself (`STRIPE_MAX_NETWORK_RETRIES`), never a 429.
+    """
+
+    def request(self, method, url, headers, post_data=None):
+        give_up_at = time.monotonic() + settings.STRIPE_RATE_LIMITED_RETRY_SECONDS
+        retries = 0
+        while True:
+            _wait_for_slot(headers, give_up_at=give_up_at)
+            body, status, answer_headers = super().request(method, url, headers, post_data)
+            if status != 429 or answer_headers.get("Stripe-Should-Retry") == "false":
+                return body, status, answer_headers
+            # Full jitter: the processes Stripe refused together come back apart.
+            pause = random.uniform(0, min(RATE_LIMITED_BACKOFF_CAP, RATE_LIMITED_BACKOFF * 2**retries))
+            if retries >= settings.STRIPE_RATE_LIMITED_RETRIES or time.monotonic() + pause > give_up_at:
+                logger.warning("Stripe answered 429 after %d retries: %s %s", retries, method.upper(), url)
+                # Our bounds are the bounds: stripe-python would retry a 429 marked
+                # `Stripe-Should-Retry: true` again, once per network retry.
+                answer_headers = CaseInsensitiveDict(answer_headers)
+                answer_headers["Stripe-Should-Retry"] = "false"
+                return body, status, answer_headers
+            retries += 1
+            time.sleep(pause)
+
+
 @functools.lru_cache(maxsize=4)
 def _client_for(api_key: str, api_base: str, api_version: str, timeout: int, retries: int) -> stripe.StripeClient:
     return stripe.StripeClient(
@@ -63,7 +121,7 @@ def _client_for(api_key: str, api_base: str, api_version: str, timeout: int, ret
         stripe_version=api_version,
         base_addresses={"api": api_base},
         max_network_retries=retries,
-        http_client=stripe.RequestsClient(timeout=timeout),
+        http_client=_LimitedHTTPClient(timeout=timeout),
     )
 
 
@@ -78,6 +136,11 @@ def _client() -> stripe.StripeClient:
     )
 
 
+# dj-stripe's own calls (the objects its mirroring fetches) go through stripe-python's global
+# client, and Stripe counts them in the same budget: they wait and retry as ours do.
+stripe.default_http_client = _LimitedHTTPClient(timeout=settings.STRIPE_TIMEOUT_SECONDS)
+
+
 def _translate(exc: stripe.StripeError) -> PaymentGatewayError:
     error = exc.error
     stripe_code = getattr(error, "code", None) or exc.code or ""
@@ -90,7 +153,12 @@ def _translate(exc: stripe.StripeError) -> PaymentGatewayError:
             stripe_code=stripe_code,
             http_status=exc.http_status,
         )
-    if isinstance(exc, (stripe.APIConnectionError, stripe.RateLimitError)) or (exc.http_status or 0) >= 500:
+    if isinstance(exc, stripe.RateLimitError):
+        logger.warning("Stripe rate limit: %s", exc)
+        return PaymentGatewayError(
+            BUSY_MESSAGE, code="provider_unavailable", stripe_code=stripe_code, http_status=exc.http_status, retryable=True
+        )
+    if isinstance(exc, stripe.APIConnectionError) or (exc.http_status or 0) >= 500:
         logger.warning("Stripe unavailable: %s", exc)
         return PaymentGatewayError(
             UNAVAILABLE_MESSAGE, code="provider_unavailable", stripe_code=stripe_code, http_status=exc.http_status, retryable=True
