@@ -6,5 +6,5 @@ app_name = "catalogue"
 
 urlpatterns = [
     path("", views.book_list, name="book_list"),
-    path("books/<int:pk>/", views.book_detail, name="book_detail"),
+    path("books/<id:pk>/", views.book_detail, name="book_detail"),
 ]

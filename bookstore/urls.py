@@ -1,5 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
+
+from bookstore.ids import IdConverter
+# `<id:...>` in every URL conf below: an id out of range is a 404, never a query.
+register_converter(IdConverter, "id")
 
 urlpatterns = [
     path("", include("bookstore.catalogue_urls")),

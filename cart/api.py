@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from bookstore.api_common import MoneyField
 from bookstore.api_errors import ErrorSerializer
+from bookstore.ids import MAX_ID
 from bookstore.models import Book
 from cart.models import Cart
 from cart.selectors import cart_lines, cart_totals
@@ -19,8 +20,6 @@ STOCK_CONFLICT = OpenApiResponse(
     description="The shop cannot do it now: `out_of_stock`, `insufficient_stock` (both naming `quantity`), "
     "`unknown_book` (naming `book`).",
 )
-# Bounds for the schema; the services check the same rules again.
-MAX_ID = 2**63 - 1
 
 
 class CartBookSerializer(serializers.ModelSerializer):

@@ -1,8 +1,7 @@
 from django import forms
 from django.conf import settings
 
-# Book ids are bigints; a larger number is a tampered form, refused before it reaches the database.
-MAX_BOOK_ID = 2**63 - 1
+from bookstore.ids import MAX_ID
 
 
 def _quantity_field(*, min_value: int) -> forms.IntegerField:
@@ -24,7 +23,7 @@ def _quantity_field(*, min_value: int) -> forms.IntegerField:
 class CartLineForm(forms.Form):
     """Which book a cart action is about; the base of every cart form."""
 
-    book = forms.IntegerField(min_value=1, max_value=MAX_BOOK_ID, widget=forms.HiddenInput)
+    book = forms.IntegerField(min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
     next = forms.CharField(required=False, widget=forms.HiddenInput)
 
 

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from bookstore.api_common import MoneyField
 from bookstore.api_errors import Conflict, ErrorSerializer
 from cart.services import cart_find
+from orders.forms import SHIPPING_COUNTRIES, SHIPPING_COUNTRY_REFUSED
 from orders.models import Order, OrderLine
 from orders.selectors import order_for_guest, order_for_owner, orders_for_user
 from orders.services import ShippingAddress, order_place
@@ -46,7 +47,11 @@ class ShippingAddressSerializer(serializers.Serializer):
     line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     city = serializers.CharField(max_length=100)
     postal_code = serializers.CharField(max_length=20)
-    country = serializers.RegexField(r"^[A-Za-z]{2}\Z", help_text="ISO 3166-1 alpha-2 code, e.g. `IE`.")
+    country = serializers.ChoiceField(
+        choices=SHIPPING_COUNTRIES,
+        error_messages={"invalid_choice": SHIPPING_COUNTRY_REFUSED},
+        help_text="ISO 3166-1 alpha-2 code of a country the shop ships to, e.g. `IE`.",
+    )
 
 
 class OrderPlaceSerializer(serializers.Serializer):
@@ -150,7 +155,9 @@ def checkout_token_from(request, cart_id: int) -> str | None:
         summary="Place an order from the cart",
         description="Reserves the cart's books for a while and returns the order awaiting payment. The cart "
         "stays as it is until the payment succeeds. Resending the same `Idempotency-Key` from the same "
-        "cart returns the first order instead of placing another.",
+        "cart returns the first order instead of placing another. A cart has one order awaiting payment: "
+        "placing it again with the same books and details returns that order; anything else replaces it "
+        "(the earlier order is canceled and its payment stopped), unless it was paid meanwhile (`already_paid`).",
         parameters=[
             OpenApiParameter(
                 IDEMPOTENCY_KEY_HEADER,
@@ -164,7 +171,8 @@ def checkout_token_from(request, cart_id: int) -> str | None:
             201: OrderPlacedSerializer,
             409: OpenApiResponse(
                 ErrorSerializer,
-                description="The cart cannot be ordered now: `empty_cart`, `insufficient_stock`, `unknown_book`, ...",
+                description="The cart cannot be ordered now: `empty_cart`, `insufficient_stock`, `unknown_book`, "
+                "`already_paid`, `payment_in_progress`, ...",
             ),
         },
     ),

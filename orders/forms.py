@@ -31,6 +31,8 @@ SHIPPING_COUNTRIES = [
     ("NZ", "New Zealand"),
     ("JP", "Japan"),
 ]
+# The checkout form's and the API's answer to any other country.
+SHIPPING_COUNTRY_REFUSED = "We do not ship to that country."
 
 
 class CheckoutForm(forms.Form):
@@ -49,7 +51,11 @@ class CheckoutForm(forms.Form):
         label="Postal code", max_length=20, widget=forms.TextInput(attrs={"autocomplete": "postal-code"})
     )
     country = forms.ChoiceField(
-        label="Country", choices=SHIPPING_COUNTRIES, initial="IE", widget=forms.Select(attrs={"autocomplete": "country"})
+        label="Country",
+        choices=SHIPPING_COUNTRIES,
+        initial="IE",
+        error_messages={"invalid_choice": SHIPPING_COUNTRY_REFUSED},
+        widget=forms.Select(attrs={"autocomplete": "country"}),
     )
     # One per rendering of the form: submitting the same form twice gives the same order.
     checkout_token = forms.RegexField(regex=r"^[A-Za-z0-9_-]{20,64}\Z", widget=forms.HiddenInput)

@@ -21,8 +21,9 @@ from bookstore.errors import ShopError
 from bookstore.locks import lock_cart, lock_order
 from bookstore.money import format_money
 from bookstore.models import Book
-from cart.models import Cart
+from cart.models import Cart, CartLine
 from orders.models import Order, OrderEvent, OrderLine
+from orders.signals import order_superseding
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +124,6 @@ def _release_stock(order: Order) -> None:
     order.stock_released = True
 
 
-@transaction.atomic
 def order_place(
     *,
     cart: Cart,
@@ -136,12 +136,62 @@ def order_place(
 
     The cart is left as it is: it is emptied only once a payment is confirmed. A
     repeated `checkout_token` (a double-submitted form) returns the first order.
+
+    One cart has at most one order awaiting payment. Checking out an unchanged cart (same
+    books, quantities and prices, same buyer and address) returns that order while its
+    reservation lasts; anything else supersedes it (`order_supersede`: its payment stopped
+    at Stripe, then canceled, its books back on the shelf) before the new order reserves
+    its books. Superseding calls Stripe, so it runs between the cart's locked checks.
     """
+    actor = Actor.shopper(user)
+    replaced: list[str] = []
+    for _attempt in range(3):
+        placed, stale = _order_place_locked(
+            cart=cart, email=email, shipping=shipping, user=user, checkout_token=checkout_token, replaced=replaced
+        )
+        if placed is not None:
+            return placed
+        for order in stale:
+            order_supersede(order_id=order.pk, actor=actor)
+            replaced.append(order.number)
+    raise OrderError(
+        "Your cart changed while we placed your order; please check it and place the order again.", code="cart_changed"
+    )
+
+
+def _books_ordered(order: Order) -> list[tuple]:
+    return sorted((line.book_id, line.quantity, line.unit_price_amount) for line in order.lines.all())
+
+
+def _books_in_cart(lines: list[CartLine]) -> list[tuple]:
+    return sorted((line.book_id, line.quantity, line.book.price_amount) for line in lines)
+
+
+def _same_checkout(order: Order, *, lines: list[CartLine], email: str, shipping: ShippingAddress, user) -> bool:
+    """Whether `order` is what checking out these cart lines with these details would place now."""
+    ordered_to = (order.shipping_name, order.shipping_line1, order.shipping_line2, order.shipping_city)
+    ordered_to += (order.shipping_postal_code, order.shipping_country)
+    wanted_to = (shipping.name, shipping.line1, shipping.line2, shipping.city, shipping.postal_code, shipping.country.upper())
+    return (
+        _books_ordered(order) == _books_in_cart(lines)
+        and order.currency == settings.SHOP_CURRENCY
+        and order.user_id == (user.pk if user is not None and user.is_authenticated else None)
+        and order.email == email
+        and ordered_to == wanted_to
+        and order.reserved_until > timezone.now()
+    )
+
+
+@transaction.atomic
+def _order_place_locked(
+    *, cart: Cart, email: str, shipping: ShippingAddress, user, checkout_token: str | None, replaced: list[str]
+) -> tuple[Order | None, list[Order]]:
+    """Under the cart's lock: (the order to hand back, []) or (None, the cart's pending orders to supersede first)."""
     lock_cart(cart.pk)
     if checkout_token:
         existing = Order.objects.filter(checkout_token=checkout_token).first()
         if existing is not None:
-            return existing
+            return existing, []
     lines = list(cart.lines.select_related("book"))
     if not lines:
         raise OrderError("Your cart is empty, so there is nothing to order.", code="empty_cart")
@@ -151,6 +201,14 @@ def order_place(
             raise OrderError(f"“{line.book.title}” is no longer sold; please remove it from your cart.", code="unknown_book")
         if line.book.currency != currency:
             raise OrderError(f"“{line.book.title}” cannot be sold in {currency}.", code="currency_mismatch")
+    pending = list(Order.objects.filter(cart=cart, status=Order.Status.PENDING_PAYMENT).prefetch_related("lines"))
+    same = [order for order in pending if _same_checkout(order, lines=lines, email=email, shipping=shipping, user=user)]
+    kept = same[0] if same else None
+    stale = [order for order in pending if order is not kept]
+    if stale:
+        return None, stale
+    if kept is not None:
+        return kept, []
     _reserve_stock(lines)
 
     subtotal = sum(line.line_total for line in lines)
@@ -192,7 +250,6 @@ def order_place(
             isbn=line.book.isbn,
             unit_price_amount=line.book.price_amount,
             quantity=line.quantity,
-            vat_rate=line.book.vat_rate,
         )
         for line in lines
     )
@@ -201,9 +258,48 @@ def order_place(
         kind="placed",
         actor=Actor.shopper(user),
         to_status=order.status,
-        message=f"Order placed; stock reserved until {order.reserved_until:%Y-%m-%d %H:%M} UTC.",
+        message=f"Order placed; stock reserved until {order.reserved_until:%Y-%m-%d %H:%M} UTC."
+        + (f" It replaces order {', '.join(replaced)}." if replaced else ""),
+        data={"replaces": replaced} if replaced else None,
     )
-    return order
+    return order, []
+
+
+def order_supersede(*, order_id: int, actor: Actor) -> Order:
+    """Cancel an order awaiting payment that a new checkout of its cart replaces.
+
+    `order_superseding` goes out first, with no lock held (bookstore/locks.py: no Stripe call
+    under the order's lock): payments cancels the PaymentIntent at Stripe, as expiry does, so
+    nobody can pay for books about to go back on the shelf. A receiver that cannot stop the
+    payment raises OrderError and the order stays. If the payment went through meanwhile,
+    the order is paid now and is not replaced: `already_paid`.
+    """
+    order_superseding.send(sender=Order, order=Order.objects.get(pk=order_id), actor=actor)
+    with transaction.atomic():
+        order = lock_order(order_id)
+        if order.status in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED, Order.Status.REFUNDED):
+            raise OrderError(
+                f"Your earlier order {order.number} for these books has just been paid, so it was not replaced; "
+                "you will find it with your orders.",
+                code="already_paid",
+            )
+        if order.status != Order.Status.PENDING_PAYMENT:
+            return order
+        return order_cancel(
+            order_id=order_id, actor=actor, reason="Replaced by a new checkout of its cart; the books are back on the shelf."
+        )
+
+
+def orders_supersede_changed(*, cart: Cart, actor: Actor) -> list[str]:
+    """Supersede the cart's orders awaiting payment that no longer match it (its books, or its
+    owner: a guest's order folded into a signed-in shopper's cart); returns their numbers."""
+    in_cart = _books_in_cart(list(cart.lines.select_related("book")))
+    numbers = []
+    for order in Order.objects.filter(cart=cart, status=Order.Status.PENDING_PAYMENT).prefetch_related("lines"):
+        if _books_ordered(order) != in_cart or order.user_id != cart.user_id:
+            order_supersede(order_id=order.pk, actor=actor)
+            numbers.append(order.number)
+    return numbers
 
 
 @transaction.atomic

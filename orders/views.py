@@ -75,20 +75,24 @@ def checkout(request: HttpRequest) -> HttpResponse:
                 postal_code=data["postal_code"],
                 country=data["country"],
             )
+            checkout_token = _cart_checkout_token(cart, data["checkout_token"])
             try:
                 order = order_place(
-                    cart=cart,
-                    email=data["email"],
-                    shipping=shipping,
-                    user=request.user,
-                    checkout_token=_cart_checkout_token(cart, data["checkout_token"]),
+                    cart=cart, email=data["email"], shipping=shipping, user=request.user, checkout_token=checkout_token
                 )
             except OrderError as exc:
+                if exc.code == "already_paid":
+                    messages.info(request, exc.message)
+                    return redirect("orders:order_list")
                 messages.error(request, exc.message)
                 if exc.code in ("empty_cart", "insufficient_stock", "unknown_book"):
                     return redirect("cart:detail")
             else:
-                messages.success(request, f"Thank you! Order {order.number} is placed.")
+                if order.checkout_token == checkout_token:
+                    messages.success(request, f"Thank you! Order {order.number} is placed.")
+                else:
+                    # The cart and details are unchanged: its order awaiting payment, not a second one.
+                    messages.info(request, f"Your order {order.number} for these books is waiting for your payment.")
                 if order.user_id is not None:
                     return redirect(order)
                 _remember_guest_order(request, order)

@@ -1,4 +1,6 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from cart.models import Cart, CartLine
 from tests.api.helpers import add_to_cart, assert_error, csrf_headers
@@ -90,3 +92,22 @@ def test_guest_session_writes_need_the_csrf_token(guest, book):
     assert_error(add_to_cart(guest, book), 403, "csrf_failed")
     assert CartLine.objects.get().quantity == 1
     assert add_to_cart(guest, book, **csrf_headers(guest)).status_code == 201
+
+
+@pytest.mark.parametrize("book_id", ["9999999999999999999999999", str(2**63), "0"])
+def test_an_out_of_range_id_in_a_url_is_404_and_never_reaches_the_database(shopper_client, book, book_id):
+    add_to_cart(shopper_client, book)
+
+    with CaptureQueriesContext(connection) as captured:
+        assert_error(shopper_client.delete(f"/api/v1/cart/lines/{book_id}/"), 404, "not_found")
+        assert_error(shopper_client.patch(f"/api/v1/cart/lines/{book_id}/", {"quantity": 1}, format="json"), 404, "not_found")
+        assert_error(shopper_client.get(f"/api/v1/books/{book_id}/"), 404, "not_found")
+
+    assert not [query["sql"] for query in captured.captured_queries if book_id in query["sql"] and book_id != "0"]
+    assert CartLine.objects.get().quantity == 1
+
+
+@pytest.mark.parametrize("book_id", [2**63, -1, 0])
+def test_an_out_of_range_book_id_in_a_body_is_400(shopper_client, book_id):
+    assert_error(shopper_client.post("/api/v1/cart/lines/", {"book": book_id, "quantity": 1}, format="json"), 400, "invalid", ["book"])
+    assert not CartLine.objects.exists()

@@ -5,10 +5,12 @@ from django.utils import timezone
 
 from bookstore.models import Book
 from orders.models import Order
-from orders.services import Actor, order_cancel, order_mark_paid, order_record_refund
+from orders.services import Actor, order_mark_paid, order_record_refund
 from payments.models import Payment, Refund
+from payments.paying.services import payment_start
 from tests.api.helpers import ORDER_DETAILS, add_to_cart, assert_error, csrf_headers, place_order
 from tests.factories import BookFactory
+from tests.stripe_fixtures import confirm_with
 
 pytestmark = pytest.mark.django_db
 
@@ -80,10 +82,12 @@ def test_idempotency_key_returns_the_first_order(shopper_client):
 
     first = place_order(shopper_client, HTTP_IDEMPOTENCY_KEY="b9f0c1de-retry-me")
     again = place_order(shopper_client, HTTP_IDEMPOTENCY_KEY="b9f0c1de-retry-me")
+    add_to_cart(shopper_client, book, 1)
     other = place_order(shopper_client, HTTP_IDEMPOTENCY_KEY="another-attempt")
 
     assert first.json()["number"] == again.json()["number"] != other.json()["number"]
     assert Order.objects.count() == 2
+    # The other attempt, from a changed cart, replaced the first order: its copy is back.
     assert Book.objects.get(pk=book.pk).stock == 3
 
 
@@ -156,7 +160,7 @@ def test_list_is_the_callers_newest_first_with_filters(shopper_client, other_cli
     for _ in range(3):
         add_to_cart(shopper_client, book)
         numbers.append(place_order(shopper_client).json()["number"])
-    order_cancel(order_id=Order.objects.get(number=numbers[0]).pk, actor=Actor.system(), reason="test")
+    # Each order from the growing cart replaced the one before: the first two are canceled.
     Order.objects.filter(number=numbers[1]).update(created_at=timezone.now() - timedelta(days=10))
 
     listed = shopper_client.get("/api/v1/orders/").json()
@@ -164,7 +168,7 @@ def test_list_is_the_callers_newest_first_with_filters(shopper_client, other_cli
     assert listed["results"][0]["line_count"] == 1
 
     canceled = shopper_client.get("/api/v1/orders/", {"status": "canceled"}).json()["results"]
-    assert [order["number"] for order in canceled] == [numbers[0]]
+    assert [order["number"] for order in canceled] == [numbers[0], numbers[1]]
 
     since = (timezone.now() - timedelta(days=2)).date().isoformat()
     recent = shopper_client.get("/api/v1/orders/", {"created_after": since}).json()["results"]
@@ -184,3 +188,61 @@ def test_guests_have_no_order_list(client):
     response = client.get("/api/v1/orders/")
     assert_error(response, 401, "not_authenticated")
     assert response["WWW-Authenticate"] == "Token"
+
+
+def test_placing_an_unchanged_cart_again_returns_its_order(shopper_client):
+    book = BookFactory(stock=5)
+    add_to_cart(shopper_client, book, 2)
+
+    first = place_order(shopper_client)
+    again = place_order(shopper_client)
+
+    assert first.status_code == again.status_code == 201
+    assert again.json()["number"] == first.json()["number"]
+    assert again.json()["lines"] == first.json()["lines"]
+    assert Order.objects.count() == 1
+    assert Book.objects.get(pk=book.pk).stock == 3
+
+
+def test_placing_a_changed_cart_replaces_its_order_and_cancels_its_payment(shopper_client, emulated_stripe, shopper_stripe):
+    book = BookFactory(stock=5)
+    add_to_cart(shopper_client, book, 1)
+    first = Order.objects.get(number=place_order(shopper_client).json()["number"])
+    intent_id = payment_start(order_id=first.pk).stripe_payment_intent_id
+    add_to_cart(shopper_client, book, 1)
+
+    replaced = place_order(shopper_client)
+
+    assert replaced.status_code == 201 and replaced.json()["number"] != first.number
+    assert replaced.json()["lines"][0]["quantity"] == 2
+    first.refresh_from_db()
+    assert first.status == Order.Status.CANCELED
+    assert shopper_stripe.v1.payment_intents.retrieve(intent_id).status == "canceled"
+    assert Order.objects.filter(status=Order.Status.PENDING_PAYMENT).count() == 1
+    assert Book.objects.get(pk=book.pk).stock == 3
+
+
+def test_placing_again_after_paying_elsewhere_says_the_order_is_paid(shopper_client, emulated_stripe, shopper_stripe):
+    book = BookFactory(stock=5)
+    add_to_cart(shopper_client, book, 1)
+    first = Order.objects.get(number=place_order(shopper_client).json()["number"])
+    confirm_with(shopper_stripe, payment_start(order_id=first.pk).stripe_payment_intent_id, "pm_card_visa")
+    add_to_cart(shopper_client, book, 1)
+
+    error = assert_error(place_order(shopper_client), 409, "already_paid")
+
+    assert first.number in error["message"]
+    first.refresh_from_db()
+    assert first.status == Order.Status.PAID
+    assert Order.objects.count() == 1
+
+
+@pytest.mark.parametrize("country", ["zz", "ZZ", "BR"])
+def test_a_country_the_shop_does_not_ship_to_is_refused(shopper_client, book, country):
+    add_to_cart(shopper_client, book)
+
+    details = {**ORDER_DETAILS, "shipping": {**ORDER_DETAILS["shipping"], "country": country}}
+    error = assert_error(place_order(shopper_client, details), 400, "invalid", ["shipping.country"])
+
+    assert error["message"] == "We do not ship to that country."
+    assert not Order.objects.exists()

@@ -200,3 +200,15 @@ def test_a_line_above_the_stock_left_is_pointed_out_on_the_cart_page(client):
 
     assert "Only 2 left: lower the quantity to order" in page
     assert "Sold out since you added it" in page
+
+
+@pytest.mark.parametrize("book_id", ["9999999999999999999999999", str(2**63)])
+def test_an_out_of_range_book_id_is_404_in_a_url_and_refused_in_a_form(client, book_id):
+    book = BookFactory(stock=5)
+    add(client, book.pk)
+
+    assert client.get(f"/books/{book_id}/").status_code == 404
+    for action in ("/cart/update/", "/cart/remove/"):
+        response = client.post(action, {"book": book_id, "quantity": 1}, follow=True)
+        assert messages_of(response) == ["That book is not in our catalogue."]
+    assert lines(client) == {book.pk: 1}
