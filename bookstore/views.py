@@ -4,6 +4,7 @@ from django.contrib.auth.views import LoginView, LogoutView
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
 from bookstore.forms import SignupForm
@@ -30,16 +31,20 @@ def book_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
+    # Back to the page the shopper came from, as sign-in does; never to another site.
+    next_url = request.POST.get("next") or request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        next_url = ""
     if request.user.is_authenticated:
-        return redirect("catalogue:book_list")
+        return redirect(next_url or "catalogue:book_list")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         # Signing in fires user_logged_in, which folds the guest's cart into the new account's.
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome, {user.get_username()}! Your account is ready and you are signed in.")
-        return redirect("catalogue:book_list")
-    return render(request, "registration/signup.html", {"form": form})
+        return redirect(next_url or "catalogue:book_list")
+    return render(request, "registration/signup.html", {"form": form, "next": next_url})
 
 
 class ShopLoginView(LoginView):

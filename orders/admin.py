@@ -6,6 +6,7 @@ from django.contrib.auth import get_permission_codename
 
 from bookstore.money import format_money
 from orders.models import Order, OrderEvent, OrderLine
+from orders.templatetags.order_pages import country_name
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -78,7 +79,7 @@ class OrderAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "shipping_name", "shipping_line1", "shipping_line2", "shipping_city", "shipping_postal_code",
-                    "shipping_country",
+                    "shipping_country_name",
                 ]
             },
         ),
@@ -90,6 +91,13 @@ class OrderAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_fieldsets(self, request, obj=None):
+        # The reservation matters only while the order waits for payment, and its release
+        # once it is canceled; on a paid order it would only puzzle staff.
+        if obj is None or obj.status in (Order.Status.PENDING_PAYMENT, Order.Status.CANCELED):
+            return self.fieldsets
+        return [fieldset for fieldset in self.fieldsets if fieldset[0] != "Stock"]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # Every field is read-only, so a Save button would only promise an edit that cannot happen.
@@ -114,6 +122,10 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description="Tax")
     def tax(self, order: Order) -> str:
         return self._money(order, order.tax_amount)
+
+    @admin.display(description="Country")
+    def shipping_country_name(self, order: Order) -> str:
+        return country_name(order.shipping_country)
 
     @admin.display(description="Refunded")
     def refunded(self, order: Order) -> str:

@@ -43,7 +43,7 @@ class CheckoutForm(forms.Form):
     name = forms.CharField(label="Full name", max_length=200, widget=forms.TextInput(attrs={"autocomplete": "name"}))
     line1 = forms.CharField(label="Address", max_length=200, widget=forms.TextInput(attrs={"autocomplete": "address-line1"}))
     line2 = forms.CharField(
-        label="Address (line 2)", max_length=200, required=False,
+        label="Address line 2 (optional)", max_length=200, required=False,
         widget=forms.TextInput(attrs={"autocomplete": "address-line2"}),
     )
     city = forms.CharField(label="City", max_length=100, widget=forms.TextInput(attrs={"autocomplete": "address-level2"}))

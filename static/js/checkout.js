@@ -5,6 +5,7 @@
   if (!form) return;
   var button = document.getElementById("pay-button");
   var message = document.getElementById("payment-message");
+  var loading = document.getElementById("payment-loading");
   var payLabel = button.textContent;
 
   function showError(text) {
@@ -12,14 +13,23 @@
     message.hidden = false;
   }
 
-  if (typeof window.Stripe !== "function") {
+  function formUnavailable() {
+    loading.hidden = true;
     showError("The card form could not be loaded. Check your connection and reload the page.");
+  }
+
+  if (typeof window.Stripe !== "function") {
+    formUnavailable();
     return;
   }
   var stripe = window.Stripe(form.dataset.publishableKey);
   var elements = stripe.elements({clientSecret: form.dataset.clientSecret});
   var paymentElement = elements.create("payment");
-  paymentElement.on("ready", function () { button.disabled = false; });
+  paymentElement.on("ready", function () {
+    loading.hidden = true;
+    button.disabled = false;
+  });
+  paymentElement.on("loaderror", formUnavailable);
   paymentElement.mount("#payment-element");
 
   var submitting = false;

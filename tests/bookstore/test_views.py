@@ -153,3 +153,54 @@ def test_wrong_password_is_refused_with_a_message(client):
 
     assert response.status_code == 200
     assert "Please enter a correct username and password" in response.content.decode()
+
+
+def test_sign_in_offers_a_forgotten_password_link(client):
+    page = client.get("/accounts/login/").content.decode()
+
+    assert '<a href="/accounts/password_reset/">Forgot password?</a>' in page
+
+
+def test_password_reset_and_change_pages_look_like_the_shop(client):
+    user = UserFactory()
+    pages = ["/accounts/password_reset/", "/accounts/password_reset/done/", "/accounts/reset/MQ/not-a-token/",
+             "/accounts/reset/done/"]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        templates = [template.name for template in response.templates]
+        assert "base.html" in templates and "admin/base.html" not in templates, url
+    client.force_login(user)
+    for url in ["/accounts/password_change/", "/accounts/password_change/done/"]:
+        templates = [template.name for template in client.get(url).templates]
+        assert "base.html" in templates and "admin/base.html" not in templates, url
+
+    response = client.post(
+        "/accounts/password_change/",
+        {"old_password": TEST_PASSWORD, "new_password1": "a-new-lantern-87", "new_password2": "a-new-lantern-87"},
+        follow=True,
+    )
+    assert "Your password is changed" in response.content.decode()
+
+
+SIGNUP = {"username": "newreader", "email": "new@example.com", "password1": TEST_PASSWORD, "password2": TEST_PASSWORD}
+
+
+def test_sign_up_takes_the_shopper_back_where_they_were(client):
+    book = BookFactory(stock=10)
+
+    # The header's link carries the page the shopper is on, and the form keeps it.
+    assert f'href="/accounts/signup/?next=/books/{book.pk}/"' in client.get(book.get_absolute_url()).content.decode()
+    page = client.get("/accounts/signup/", {"next": book.get_absolute_url()}).content.decode()
+    assert f'name="next" value="/books/{book.pk}/"' in page
+
+    response = client.post("/accounts/signup/", {**SIGNUP, "next": book.get_absolute_url()})
+
+    assert response.status_code == 302 and response.url == book.get_absolute_url()
+
+
+@pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/", "javascript:alert(1)"])
+def test_sign_up_never_sends_the_shopper_to_another_site(client, next_url):
+    response = client.post("/accounts/signup/", {**SIGNUP, "next": next_url})
+
+    assert response.status_code == 302 and response.url == "/"

@@ -1,7 +1,9 @@
 import pytest
+from django.urls import reverse
 
 from orders.models import Order
 from orders.services import order_place
+from payments.models import Receipt
 from tests.factories import CartLineFactory, shipping_address
 
 pytestmark = pytest.mark.django_db
@@ -44,3 +46,29 @@ def test_a_posted_change_form_changes_nothing(admin_client, order):
 def test_orders_cannot_be_added_or_deleted_in_the_admin(admin_client, order):
     assert admin_client.get("/admin/orders/order/add/").status_code == 403
     assert admin_client.get(f"/admin/orders/order/{order.pk}/delete/").status_code == 403
+
+
+def test_the_reservation_shows_only_while_it_matters(admin_client, order):
+    url = f"/admin/orders/order/{order.pk}/change/"
+    assert "Reserved until" in admin_client.get(url).content.decode()
+
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.PAID, paid_at=order.created_at)
+    page = admin_client.get(url).content.decode()
+
+    assert "Reserved until" not in page and "Stock released" not in page
+
+
+def test_the_order_page_names_the_shipping_country(admin_client, order):
+    page = admin_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+
+    assert "United Kingdom" in page
+
+
+def test_the_order_page_links_to_its_receipt(admin_client, order):
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.PAID, paid_at=order.created_at)
+    Receipt.objects.create(order=order, number=41, pdf="receipts/r.pdf", rendered_at=order.created_at)
+
+    page = admin_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+
+    receipt_url = reverse("payments:receipt_download", args=[order.number])
+    assert f'<a href="{receipt_url}">Receipt R-000041 (PDF)</a>' in page

@@ -1,6 +1,7 @@
 """Checkout and order pages: placing once, and nobody seeing anybody else's order."""
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -244,6 +245,43 @@ def test_order_page_queries_do_not_grow_with_lines(client):
     nine_lines = order_place(cart=cart, email=user.email, shipping=shipping_address(), user=user)
 
     assert queries_for(client, nine_lines.get_absolute_url()) == queries_for(client, one_line.get_absolute_url()) > 0
+
+
+def test_address_line_2_is_marked_optional(client):
+    fill_cart(client, BookFactory(stock=5))
+
+    page = client.get("/orders/checkout/").content.decode()
+
+    assert "Address line 2 (optional)" in page
+
+
+def test_the_order_page_names_the_country_and_the_shop_s_time_zone(client, settings):
+    settings.TIME_ZONE = "Europe/Dublin"
+    user = UserFactory()
+    order = order_place(cart=CartLineFactory().cart, email=user.email, shipping=shipping_address(country="IE"), user=user)
+    # Summer in Dublin: one hour ahead of UTC.
+    Order.objects.filter(pk=order.pk).update(created_at=datetime(2026, 7, 1, 13, 5, tzinfo=UTC))
+    client.force_login(user)
+
+    page = client.get(order.get_absolute_url()).content.decode()
+
+    assert "Ireland" in page and ">IE<" not in page.replace("\n", "").replace(" ", "")
+    assert "Placed 1 July 2026, 14:05 (Europe/Dublin)" in page
+    assert "UTC" not in page
+
+
+def test_a_paid_order_says_what_happens_next_and_leads_back_to_the_books(client):
+    user = UserFactory()
+    order = place_for(user)
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.PAID, paid_at=order.created_at)
+    client.force_login(user)
+
+    page = client.get(order.get_absolute_url()).content.decode()
+
+    assert "What happens next" in page
+    assert f"Your receipt is emailed to <strong>{user.email}</strong>" in page
+    assert "We pack your books and post them within two working days" in page
+    assert '<a class="button button-quiet" href="/">Continue shopping</a>' in page
 
 
 def test_checking_out_an_unchanged_cart_again_returns_to_its_order(client):
