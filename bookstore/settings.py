@@ -240,6 +240,9 @@ CELERY_BEAT_SCHEDULE = {
     # Paid orders whose receipt was never queued (broker down at payment time) or never
     # finished; see payments/documents/services.py: receipts_sweep.
     "receipts-sweep": {"task": "payments.receipts_sweep", "schedule": 5 * 60.0},
+    # Stripe events stored in the webhook inbox whose task was lost (broker down, worker
+    # killed); see payments/paying/inbox.py: webhook_inbox_sweep.
+    "webhook-inbox-sweep": {"task": "payments.webhook_inbox_sweep", "schedule": 60.0},
 }
 
 # --- Stripe and payments ----------------------------------------------------------
@@ -263,7 +266,8 @@ STRIPE_JS_URL = f"{STRIPE_EMULATOR_URL}/v3/" if STRIPE_EMULATED else "https://js
 # network failure (always with the same idempotency key, so a retry cannot pay twice).
 STRIPE_TIMEOUT_SECONDS = env.int("STRIPE_TIMEOUT_SECONDS", default=20)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
-# The events payments/paying/webhooks.py handles; register_webhook_endpoint subscribes to these.
+# The events payments/paying/webhooks.py handles (HANDLERS); register_webhook_endpoint subscribes
+# to these, and payments_reconcile recovers those Stripe could not deliver.
 STRIPE_WEBHOOK_EVENTS = [
     "payment_intent.succeeded",
     "payment_intent.payment_failed",

@@ -5,9 +5,8 @@ class PaymentsConfig(AppConfig):
     name = "payments"
 
     def ready(self) -> None:
-        # The parts' admins beside payments/admin.py (which Django's autodiscovery imports),
-        # and the @djstripe_receiver handlers, which connect when imported.
+        # The parts' admins beside payments/admin.py (which Django's autodiscovery imports).
         from payments.documents import admin as documents_admin  # noqa: F401
+        from payments.paying import admin as paying_admin  # noqa: F401
         from payments.paying import receivers  # noqa: F401  (stops a superseded order's payment)
-        from payments.paying import webhooks  # noqa: F401
         from payments.refunds import admin as refunds_admin  # noqa: F401

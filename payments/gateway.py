@@ -13,6 +13,8 @@ sees it only when the bounds in settings run out.
 
 import functools
 import hashlib
+import itertools
+import json
 import logging
 import random
 import time
@@ -41,7 +43,6 @@ BUSY_MESSAGE = "Our payment provider is busy right now. Nothing was charged; ple
 # Seconds: the first 429 retry comes within half a second, each next within twice as long.
 RATE_LIMITED_BACKOFF = 0.5
 RATE_LIMITED_BACKOFF_CAP = 4.0
-
 
 
 class PaymentGatewayError(ShopError):
@@ -205,11 +206,15 @@ def payment_intent_create(
     )
 
 
+# Everything `payment_sync` reads and mirrors, in one call: the latest charge (its card goes
+# on the receipt) with its balance transaction, and the payment method. dj-stripe's
+# `sync_from_stripe_data` takes nested objects as given and fetches each bare id it does not
+# hold yet with a call of its own (the payment method, the balance transaction).
+PAYMENT_INTENT_EXPAND = ["latest_charge", "latest_charge.balance_transaction", "payment_method"]
+
+
 def payment_intent_retrieve(payment_intent_id: str) -> stripe.PaymentIntent:
-    # The latest charge comes along: its card brand and last four go on the receipt.
-    return _call(
-        _client().v1.payment_intents.retrieve, payment_intent_id, params={"expand": ["latest_charge"]}
-    )
+    return _call(_client().v1.payment_intents.retrieve, payment_intent_id, params={"expand": PAYMENT_INTENT_EXPAND})
 
 
 def payment_intent_cancel(payment_intent_id: str, *, idempotency_key: str) -> stripe.PaymentIntent:
@@ -239,10 +244,6 @@ def refund_retrieve(refund_id: str) -> stripe.Refund:
     return _call(_client().v1.refunds.retrieve, refund_id)
 
 
-def charge_retrieve(charge_id: str) -> stripe.Charge:
-    return _call(_client().v1.charges.retrieve, charge_id)
-
-
 def webhook_endpoint_list() -> list[stripe.WebhookEndpoint]:
     return list(_call(_client().v1.webhook_endpoints.list, params={"limit": 100}).auto_paging_iter())
 
@@ -267,3 +268,37 @@ def webhook_endpoint_update(endpoint_id: str, *, enabled_events: list[str]) -> s
 
 def webhook_endpoint_delete(endpoint_id: str) -> None:
     _call(_client().v1.webhook_endpoints.delete, endpoint_id)
+
+
+def events_undelivered(*, types: list[str], limit: int) -> list[stripe.Event]:
+    """Events of these types Stripe has not managed to deliver to every endpoint, newest first,
+    at most `limit`.
+
+    Stripe's documented way to recover missed webhooks; it keeps events for 30 days.
+    """
+    try:
+        page = _client().v1.events.list(
+            params={"delivery_success": False, "types": types, "limit": min(limit, 100)}
+        )
+        # auto_paging_iter asks for the next page only when this one is used up.
+        return list(itertools.islice(page.auto_paging_iter(), limit))
+    except stripe.StripeError as exc:
+        raise _translate(exc) from exc
+
+
+def webhook_event_verify(*, payload: bytes, signature: str, secret: str, tolerance: int) -> dict[str, Any]:
+    """The event in a webhook's body, once its `Stripe-Signature` proves Stripe sent it recently.
+
+    Raises PaymentGatewayError for a forged, stale or malformed signature, or a body that is
+    not an event. No call to Stripe: the signature is an HMAC of the body under the
+    endpoint's secret, with a timestamp checked against `tolerance` seconds.
+    """
+    try:
+        stripe.WebhookSignature.verify_header(payload, signature, secret, tolerance)
+        event = json.loads(payload)
+    except (stripe.SignatureVerificationError, ValueError) as exc:
+        raise PaymentGatewayError(f"Not an event Stripe signed for this endpoint: {exc}", code="webhook_unverified") from exc
+    data = event.get("data") if isinstance(event, dict) else None
+    if not (isinstance(data, dict) and isinstance(data.get("object"), dict) and event.get("id") and event.get("type")):
+        raise PaymentGatewayError("The signed body is not a Stripe event.", code="webhook_unverified")
+    return event

@@ -182,3 +182,44 @@ class CreditNote(models.Model):
     @property
     def is_cancellation(self) -> bool:
         return self.kind == self.Kind.CANCELLATION
+
+
+class WebhookMessage(models.Model):
+    """A Stripe event as it reached our webhook endpoint, stored once before it is processed.
+
+    The endpoint answers Stripe as soon as this row is committed; a Celery task processes it
+    (payments/paying/inbox.py). Unique by Stripe's event id, so a redelivered event is a
+    lookup, not a second round of work.
+    """
+
+    class State(models.TextChoices):
+        RECEIVED = "received", "Received"  # waiting for, or between, processing attempts
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored (not about this shop's payments)"
+        FAILED = "failed", "Failed (retries used up)"
+
+    stripe_event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    payload = models.JSONField()
+    endpoint = models.ForeignKey(
+        "djstripe.WebhookEndpoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.RECEIVED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    attempted_at = models.DateTimeField(null=True, blank=True)
+    # Set while a worker processes the row: another task for it (a sweep, a redelivered
+    # message) leaves it alone until then. Cleared when the attempt ends.
+    processing_until = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            # The sweep's question: what is still waiting? Few rows ever are.
+            models.Index(fields=["received_at"], condition=Q(state="received"), name="webhook_message_waiting"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.stripe_event_id}"

@@ -21,7 +21,9 @@ from payments.documents.services import (
     receipt_render,
     receipts_sweep,
 )
+from payments.paying.inbox import webhook_give_up, webhook_inbox_sweep
 from payments.paying.services import payments_reconcile, payments_release_expired
+from payments.paying.webhooks import webhook_process
 from payments.refunds.services import refund_notify
 
 logger = logging.getLogger(__name__)
@@ -40,6 +42,9 @@ RETRY_OPTIONS = {
     "retry_backoff_max": 10 * 60,
     "retry_jitter": True,
 }
+# Any error: before the inbox, Stripe redelivered an event after any error answer; the task now
+# retries in its place (the handlers are idempotent), then leaves the row to staff.
+WEBHOOK_RETRY_OPTIONS = {**RETRY_OPTIONS, "autoretry_for": (Exception,), "dont_autoretry_for": ()}
 
 
 def _order_number(order_id: int) -> str | None:
@@ -93,3 +98,18 @@ def payments_release_expired_task() -> None:
 def refund_notify_task(refund_id: int) -> None:
     """Email the shopper about a succeeded refund, once."""
     refund_notify(refund_id=refund_id)
+
+class WebhookTask(Task):
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        webhook_give_up(message_id=kwargs["message_id"], error=f"{type(exc).__name__}: {exc}")
+
+
+@shared_task(base=WebhookTask, name="payments.webhook_process", **WEBHOOK_RETRY_OPTIONS)
+def webhook_process_task(message_id: int) -> None:
+    """Process one Stripe event from the inbox (payments/paying/webhooks.py)."""
+    webhook_process(message_id=message_id)
+
+
+@shared_task(name="payments.webhook_inbox_sweep")
+def webhook_inbox_sweep_task() -> None:
+    webhook_inbox_sweep()

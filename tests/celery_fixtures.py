@@ -5,7 +5,8 @@ after purging the queue, and stops it when the test ends. The worker is another 
 
 - tests that use it must be `django_db(transaction=True)`: it sees committed rows only;
 - it writes receipts to its own MEDIA_ROOT, which the fixture hands to the test's settings;
-- it sends email with Django's file backend into a folder the test reads (`sent_emails`).
+- it sends email with Django's file backend into a folder the test reads (`sent_emails`);
+- it talks to the session's Stripe emulator (it processes the webhook inbox).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class CeleryWorker:
     media_root: Path
     mail_dir: Path
     log_path: Path
+    stripe_url: str
     name: str = field(default_factory=lambda: f"tests-{uuid.uuid4().hex[:8]}@localhost")
     max_tasks_per_child: int = 20
     process: subprocess.Popen | None = None
@@ -74,6 +76,8 @@ class CeleryWorker:
             "DJANGO_MEDIA_ROOT": str(self.media_root),
             # Four slashes: an absolute path for django-environ's filemail URL.
             "EMAIL_URL": f"filemail:///{self.mail_dir}",
+            "STRIPE_EMULATOR_URL": self.stripe_url,
+            "STRIPE_MAX_NETWORK_RETRIES": "0",
             "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "tests-only-secret-key"),
         }
         command = [
@@ -124,14 +128,16 @@ class CeleryWorker:
 
 
 @pytest.fixture
-def _celery_worker_process(django_db_setup, tmp_path_factory):
+def _celery_worker_process(django_db_setup, tmp_path_factory, stripe_emulator):
     # One worker per test, stopped before the test's database is flushed: a worker that
     # outlived its test would pick up tasks other tests queue (a paid order's receipt) and
     # work on rows while the flush truncates them (a deadlock), or write rows mid-test.
     from bookstore.celery import app
 
     base = tmp_path_factory.mktemp("celery-worker")
-    worker = CeleryWorker(media_root=base / "media", mail_dir=base / "mail", log_path=base / "worker.log")
+    worker = CeleryWorker(
+        media_root=base / "media", mail_dir=base / "mail", log_path=base / "worker.log", stripe_url=stripe_emulator.url
+    )
     worker.media_root.mkdir()
     worker.mail_dir.mkdir()
     # Messages left in the test Redis db by an earlier run name rows of another database.

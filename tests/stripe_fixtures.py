@@ -3,7 +3,8 @@
 - `stripe_emulator`: one emulator per test session, on a free loopback port.
 - `emulated_stripe`: points the shop's gateway and dj-stripe at it, fresh for each test.
 - `webhook_endpoint`: the shop's endpoint registered at the emulator for the live server,
-  so the emulator's signed webhooks reach dj-stripe's view (transactional tests).
+  so the emulator's signed webhooks reach the shop's webhook inbox, and a Celery worker
+  (tests/celery_fixtures.py) that processes it (transactional tests).
 - `shopper_stripe`: a client for what a browser does with the client secret (confirming
   with a card), which the shop itself never does.
 - `place_order` / `pay_with` / `paid_order`: composed states built through the real services
@@ -12,7 +13,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
+from functools import partial
 
 import pytest
 import stripe
@@ -20,6 +23,7 @@ from django.conf import settings
 
 from orders.models import Order
 from orders.services import order_place
+from payments.models import WebhookMessage
 from payments.paying.services import payment_start
 from payments.setup.services import webhook_endpoint_register
 from stripe_emulator import Emulator
@@ -54,12 +58,28 @@ def emulated_stripe(stripe_emulator, settings, monkeypatch) -> Iterator[Emulator
 
 
 @pytest.fixture
-def webhook_endpoint(transactional_db, emulated_stripe, live_server):
+def webhook_endpoint(transactional_db, emulated_stripe, live_server, celery_worker):
     endpoint, _created = webhook_endpoint_register(base_url=live_server.url)
+    # The shop stores each delivery and answers; the worker processes it afterwards. So with
+    # the shop's endpoint, the emulator's `wait_idle` also waits for the inbox to be done with
+    # what was delivered, and tests keep asserting on what the webhooks did after it.
+    emulated_stripe.wait_idle = partial(_webhooks_processed, emulated_stripe.wait_idle)
     yield endpoint
     # Before the test's database is flushed (set up first, so torn down after this): a
     # delivery reaching the live server later would fail there, in the next test's output.
     emulated_stripe.wait_idle(timeout=15)
+    del emulated_stripe.wait_idle  # the emulator's own again
+
+
+def _webhooks_processed(deliveries_done: Callable[..., bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    if not deliveries_done(timeout=timeout):
+        return False
+    while WebhookMessage.objects.filter(state=WebhookMessage.State.RECEIVED).exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 @pytest.fixture

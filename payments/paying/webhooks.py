@@ -1,49 +1,107 @@
-"""Stripe webhooks, received through dj-stripe's endpoint.
+"""What a Stripe event in the inbox means, and which of our services handles it.
 
-dj-stripe checks the signature (400 for a forged, malformed or stale one), stores the
-event once, mirrors its object and then calls these receivers inside its transaction.
-An exception here rolls that back and answers an error, so Stripe delivers again.
+`webhook_process` runs in the `payments.webhook_process` task, one attempt at a time per row
+(inbox.py). It first decides from the event alone whether its object is the shop's: our
+PaymentIntent (by id, or the `order_number` metadata we send), or a refund, charge or dispute
+of one of our payments. Anything else is recorded as ignored, without a call to Stripe and
+never as an error. The handlers apply the object as Stripe has it now, not the event's
+snapshot, so they are safe twice, at once and out of order. An exception ends the attempt
+and the task retries with backoff.
+
+dj-stripe's `Event` row is still written (its admin lists the events), from the payload
+alone: `sync_from_stripe_data` does not run dj-stripe's handlers, which would fetch the
+object again.
 """
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
-from djstripe.event_handlers import djstripe_receiver
+from django.db.models import Q
+from djstripe import models as djstripe_models
 
+from orders.models import Order
 from orders.services import Actor
+from payments.models import Payment
+from payments.paying.inbox import webhook_attempt_failed, webhook_claim, webhook_done
 from payments.paying.services import payment_sync
 from payments.refunds.services import dispute_record, refund_sync, refunds_sync_for_charge
+from payments.stripe_objects import stripe_field, stripe_id_of, stripe_mirror
 
 logger = logging.getLogger(__name__)
 
-PAYMENT_INTENT_EVENTS = [
-    "payment_intent.succeeded",
-    "payment_intent.payment_failed",
-    "payment_intent.canceled",
-    "payment_intent.processing",
-    "payment_intent.requires_action",
-]
+
+def _payment_intent_is_ours(intent: dict[str, Any]) -> bool:
+    if Payment.objects.filter(stripe_payment_intent_id=intent["id"]).exists():
+        return True
+    # Our row may have missed Stripe's answer to `payment_start`; the metadata names the order.
+    number = stripe_field(stripe_field(intent, "metadata", {}), "order_number")
+    return bool(number) and Order.objects.filter(number=number).exists()
 
 
-@djstripe_receiver(PAYMENT_INTENT_EVENTS)
-def payment_intent_changed(sender, event, **kwargs) -> None:
-    payment_intent_id = event.data.get("object", {}).get("id")
-    if not payment_intent_id:
-        logger.warning("Stripe event %s (%s) names no PaymentIntent; ignored.", event.id, event.type)
-        return
-    payment_sync(payment_intent_id=payment_intent_id, actor=Actor.webhook(event.id))
+def _payment_is_ours(*, payment_intent: Any, charge: Any) -> bool:
+    match = Q(pk__in=[])
+    if payment_intent_id := stripe_id_of(payment_intent):
+        match |= Q(stripe_payment_intent_id=payment_intent_id)
+    if charge_id := stripe_id_of(charge):
+        match |= Q(charge_id=charge_id)
+    return Payment.objects.filter(match).exists()
 
 
-@djstripe_receiver(["refund.created", "refund.updated", "refund.failed"])
-def refund_changed(sender, event, **kwargs) -> None:
-    # The refund as Stripe has it now, not the event's snapshot: events come in any order.
-    refund_sync(stripe_refund_id=event.data["object"]["id"], actor=Actor.webhook(event.id))
+def _payment_intent_changed(intent: dict[str, Any], actor: Actor) -> bool:
+    if not _payment_intent_is_ours(intent):
+        return False
+    return payment_sync(payment_intent_id=intent["id"], actor=actor) is not None
 
 
-@djstripe_receiver("charge.refunded")
-def charge_refunded(sender, event, **kwargs) -> None:
-    refunds_sync_for_charge(charge=event.data["object"], actor=Actor.webhook(event.id))
+def _refund_changed(refund: dict[str, Any], actor: Actor) -> bool:
+    if not _payment_is_ours(payment_intent=refund.get("payment_intent"), charge=refund.get("charge")):
+        return False
+    return refund_sync(stripe_refund_id=refund["id"], actor=actor) is not None
 
 
-@djstripe_receiver("charge.dispute.created")
-def charge_disputed(sender, event, **kwargs) -> None:
-    dispute_record(dispute=event.data["object"], actor=Actor.webhook(event.id))
+def _charge_refunded(charge: dict[str, Any], actor: Actor) -> bool:
+    if not _payment_is_ours(payment_intent=charge.get("payment_intent"), charge=charge["id"]):
+        return False
+    refunds_sync_for_charge(charge=charge, actor=actor)
+    return True
+
+
+def _charge_disputed(dispute: dict[str, Any], actor: Actor) -> bool:
+    if not _payment_is_ours(payment_intent=dispute.get("payment_intent"), charge=dispute.get("charge")):
+        return False
+    return dispute_record(dispute=dispute, actor=actor) is not None
+
+
+# Every event type the endpoint subscribes to (settings.STRIPE_WEBHOOK_EVENTS) has its handler.
+HANDLERS: dict[str, Callable[[dict[str, Any], Actor], bool]] = {
+    "payment_intent.succeeded": _payment_intent_changed,
+    "payment_intent.payment_failed": _payment_intent_changed,
+    "payment_intent.canceled": _payment_intent_changed,
+    "payment_intent.processing": _payment_intent_changed,
+    "payment_intent.requires_action": _payment_intent_changed,
+    "refund.created": _refund_changed,
+    "refund.updated": _refund_changed,
+    "refund.failed": _refund_changed,
+    "charge.refunded": _charge_refunded,
+    "charge.dispute.created": _charge_disputed,
+}
+
+
+def webhook_process(*, message_id: int) -> bool | None:
+    """Process one inbox row: True if handled, False if ignored, None if there was nothing to do
+    (already done, or another worker is on it). Raises what the handler raised."""
+    message = webhook_claim(message_id=message_id)
+    if message is None:
+        return None
+    handler = HANDLERS.get(message.type)
+    try:
+        handled = handler is not None and handler(message.payload["data"]["object"], Actor.webhook(message.stripe_event_id))
+    except Exception as exc:
+        webhook_attempt_failed(message_id=message.pk, error=f"{type(exc).__name__}: {exc}")
+        raise
+    if not handled:
+        logger.info("Stripe event %s (%s) is not about this shop's payments; ignored.", message.stripe_event_id, message.type)
+    stripe_mirror(djstripe_models.Event, message.payload)
+    webhook_done(message_id=message.pk, handled=handled)
+    return handled

@@ -17,7 +17,7 @@ def webhook_endpoint_register(*, base_url: str) -> tuple[djstripe_models.Webhook
     """
     base_url = base_url.rstrip("/")
     endpoint_uuid = uuid.uuid4()
-    url = base_url + reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint_uuid})
+    url = base_url + reverse("stripe_webhook", kwargs={"uuid": endpoint_uuid})
     prefix = url[: -len(str(endpoint_uuid)) - 1]
     events = list(settings.STRIPE_WEBHOOK_EVENTS)
 
