@@ -6,12 +6,16 @@ is on or `DJANGO_HTTPS=false` says the site is served over plain HTTP (tests).
 
 Sections, in order: core and security; apps and middleware; database; cache;
 authentication; language and time; static and media files; email; logging; Celery;
-Stripe and payments; shop rules; JSON API. A new setting goes in its topic's section.
+Stripe and payments; Content-Security-Policy; shop rules; JSON API. A new setting goes
+in its topic's section.
 """
 
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -58,6 +62,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
+    "csp",
     "djstripe",
     "bookstore",
     "cart",
@@ -72,6 +78,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -79,6 +86,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "bookstore.urls"
@@ -139,6 +148,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes' backend first: it refuses a locked-out sign-in before a password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# Password guessing: after this many wrong passwords for one account, or from one client
+# address, every sign-in of that account or from that address (shop, admin, API token) is
+# refused for the cool-off. Staff lift a lockout earlier in the admin (Axes: access attempts,
+# delete the row) or with `manage.py axes_reset_username <name>`.
+AXES_FAILURE_LIMIT = env.int("SIGNIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("SIGNIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+# The client address is the connection's, or behind a trusted proxy the one it forwards:
+# otherwise a guesser could name a new address in X-Forwarded-For with every try.
+AXES_IPWARE_PROXY_COUNT = 1 if SECURE_PROXY_SSL_HEADER else None
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if SECURE_PROXY_SSL_HEADER else ["REMOTE_ADDR"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "catalogue:book_list"
 LOGOUT_REDIRECT_URL = "catalogue:book_list"
@@ -300,6 +324,34 @@ DJSTRIPE_USE_NATIVE_JSONFIELD = True
 # An order still pending this long after its PaymentIntent was created is asked about
 # at Stripe by payments_reconcile (a webhook may have been lost).
 PAYMENT_RECONCILE_AFTER_MINUTES = env.int("PAYMENT_RECONCILE_AFTER_MINUTES", default=5)
+
+# --- Content-Security-Policy (django-csp) -----------------------------------------
+# Scripts only from the shop's own static files and Stripe.js; Stripe.js's frames and API
+# calls only to Stripe (its documented list), or all three to the emulator's origin when
+# emulated. No inline script anywhere. Inline styles are allowed: Stripe.js (and the
+# emulator's stand-in) style the elements they insert, and the admin sets a few; styles
+# cannot run code.
+if STRIPE_EMULATED:
+    # The emulator's host on any port: the tests start one on a free port.
+    _stripe_scripts = _stripe_frames = _stripe_api = ["{0.scheme}://{0.hostname}:*".format(urlsplit(STRIPE_EMULATOR_URL))]
+else:
+    _stripe_scripts = ["https://js.stripe.com", "https://*.js.stripe.com"]
+    _stripe_frames = [*_stripe_scripts, "https://hooks.stripe.com"]
+    _stripe_api = ["https://api.stripe.com"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, *_stripe_scripts],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "frame-src": _stripe_frames,
+        "connect-src": [SELF, *_stripe_api],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    },
+}
 
 # --- Shop rules -------------------------------------------------------------------
 SHOP_NAME = env("SHOP_NAME", default="Paper Lantern Books")

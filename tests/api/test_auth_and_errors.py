@@ -36,7 +36,7 @@ def test_bad_token_is_401_even_where_guests_are_welcome(client):
 
 def test_signed_in_session_needs_csrf_for_writes(shopper, book):
     browser = APIClient(enforce_csrf_checks=True)
-    browser.login(username=shopper.username, password=TEST_PASSWORD)
+    browser.force_login(shopper)
     browser.get("/api/v1/cart/")  # hands out the csrftoken cookie
 
     assert_error(add_to_cart(browser, book), 403, "csrf_failed")
