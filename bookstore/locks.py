@@ -63,6 +63,7 @@ def lock_refund_with_order(refund_id: int):
 
 
 def lock_document_counter(series: str):
+    """A series' counter. A credit note may number its receipt first: receipts' series (R) before credit notes' (C)."""
     counter, _created = _locked("payments.ReceiptCounter").get_or_create(series=series)
     return counter
 
@@ -70,4 +71,14 @@ def lock_document_counter(series: str):
 def lock_receipt(receipt_id: int):
     return (
         apps.get_model("payments.Receipt").objects.select_for_update(of=("self",)).select_related("order").get(pk=receipt_id)
+    )
+
+
+def lock_credit_note(credit_note_id: int):
+    """A credit note or cancellation, locked alone: its order, receipt and refund are read, not locked."""
+    return (
+        apps.get_model("payments.CreditNote")
+        .objects.select_for_update(of=("self",))
+        .select_related("order", "receipt", "refund__payment", "cancels")
+        .get(pk=credit_note_id)
     )

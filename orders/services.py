@@ -250,6 +250,7 @@ def _order_place_locked(
             isbn=line.book.isbn,
             unit_price_amount=line.book.price_amount,
             quantity=line.quantity,
+            vat_rate=line.book.vat_rate,
         )
         for line in lines
     )

@@ -16,9 +16,9 @@ from django.db import InterfaceError, OperationalError
 
 from orders.models import Order
 from payments.documents.services import (
+    credit_note_render,
     receipt_deliver,
     receipt_record_failure,
-    receipt_render,
     receipts_sweep,
 )
 from payments.paying.inbox import webhook_give_up, webhook_inbox_sweep
@@ -74,9 +74,10 @@ def receipt_deliver_task(order_id: int) -> None:
     receipt_deliver(order_id=order_id)
 
 
-@shared_task(base=ReceiptTask, name="payments.receipt_refresh", **RETRY_OPTIONS)
-def receipt_refresh_task(order_id: int) -> None:
-    receipt_render(order_id=order_id, refresh=True)
+@shared_task(name="payments.credit_note_render", **RETRY_OPTIONS)
+def credit_note_render_task(credit_note_id: int) -> None:
+    """Render a credit note or cancellation once (the refund email renders its own note too)."""
+    credit_note_render(credit_note_id=credit_note_id)
 
 
 @shared_task(name="payments.receipts_sweep")

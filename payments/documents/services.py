@@ -1,4 +1,4 @@
-"""Receipts: a gap-free number, a PDF rendered by a Celery worker, and one email.
+"""Receipts and credit notes: gap-free numbers, PDFs rendered by a Celery worker, never changed.
 
 The payment-success handler calls `receipt_request`; a worker then runs `receipt_deliver`,
 which does each of its steps at most once, so a task run twice, retried or redelivered
@@ -9,32 +9,45 @@ after a crash keeps one receipt, one number and one email:
 2. `receipt_render` renders and stores the PDF unless a render is already stored;
 3. `receipt_email` sends it unless it was sent, holding the receipt's row lock meanwhile.
 
-Locks as bookstore/locks.py orders them: order, document counter, document.
-A refund calls `receipt_refresh`, which renders the same number again with the refunds.
+An issued document never changes: its PDF is rendered once and its SHA-256 stays. A refund
+that succeeds issues a credit note (`credit_note_issue`, series C) in the same transaction
+that records the refund, so every succeeded refund has exactly one, numbered without gaps;
+a worker renders it and the refund email (`refund_notify`) carries it. A refund that fails
+after it succeeded issues a cancellation of its credit note (`credit_note_cancel`), in the
+same series. VAT arithmetic: payments/documents/vat.py.
+
+Locks as bookstore/locks.py orders them: order, refund, document counter (R before C), document.
 """
 
 import hashlib
 import logging
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F, Max, Q
-from django.template.loader import render_to_string
+from django.db.models import Q
 from django.utils import timezone
 
 from bookstore.celery import queue_after_commit
 from bookstore.emails import email_from_templates
 from bookstore.errors import ShopError
-from bookstore.locks import lock_document_counter, lock_order, lock_receipt
+from bookstore.locks import lock_credit_note, lock_document_counter, lock_order, lock_receipt
 from orders.models import Order
-from payments.models import Payment, Receipt, Refund
+from payments.documents.rendering import pdf_render
+from payments.documents.selectors import (
+    credit_note_vat_lines,
+    order_gross_by_rate,
+    receipt_filename,
+    receipt_vat_lines,
+)
+from payments.documents.vat import VatLine, credit_breakdown, format_rate
+from payments.models import CreditNote, Payment, Receipt, Refund
 
 logger = logging.getLogger(__name__)
 
 RECEIPT_SERIES = "R"
+CREDIT_NOTE_SERIES = "C"
 RECEIPTABLE_STATUSES = (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED, Order.Status.REFUNDED)
 CARD_BRANDS = {
     "amex": "American Express",
@@ -59,9 +72,13 @@ def receipt_request(*, order_id: int) -> None:
     queue_after_commit("payments.receipt_deliver", order_id=order_id)
 
 
-def receipt_refresh(*, order_id: int) -> None:
-    """Queue a new render of the order's receipt (same number) once the caller commits; no email."""
-    queue_after_commit("payments.receipt_refresh", order_id=order_id)
+def _next_number(series: str) -> int:
+    # Locked until the caller's transaction ends: the document row is written in it, so a
+    # rollback gives the number back and the next caller takes it (no gaps).
+    counter = lock_document_counter(series)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return counter.last_number
 
 
 def receipt_issue(*, order_id: int) -> Receipt:
@@ -76,29 +93,24 @@ def receipt_issue(*, order_id: int) -> Receipt:
                 f"Order {order.number} is {order.get_status_display().lower()}; only paid orders get a receipt.",
                 code="not_paid",
             )
-        counter = lock_document_counter(RECEIPT_SERIES)
-        counter.last_number += 1
-        counter.save(update_fields=["last_number"])
-        return Receipt.objects.create(order=order, number=counter.last_number)
+        return Receipt.objects.create(order=order, number=_next_number(RECEIPT_SERIES))
 
 
-def receipt_render(*, order_id: int, refresh: bool = False) -> Receipt:
-    """Render and store the order's receipt PDF, unless one is stored and no `refresh` is asked."""
+def _store_pdf(document: Receipt | CreditNote, pdf: bytes) -> None:
+    document.pdf.save(f"{document.display_number}.pdf", ContentFile(pdf), save=False)
+    document.sha256 = hashlib.sha256(pdf).hexdigest()
+    document.rendered_at = timezone.now()
+    document.save(update_fields=["pdf", "sha256", "rendered_at"])
+
+
+def receipt_render(*, order_id: int) -> Receipt:
+    """Render and store the order's receipt PDF once; a receipt already rendered is returned as it is."""
     receipt = receipt_issue(order_id=order_id)
     with transaction.atomic():
-        # Rendering under the row lock: two renders of one receipt queue, and the later one
-        # reads the newer refunds, so an older render can never overwrite a newer one.
+        # Under the row lock: two renders of one receipt queue, and the later one finds it done.
         receipt = lock_receipt(receipt.pk)
-        if receipt.rendered_at is not None and not refresh:
-            return receipt
-        pdf = receipt_pdf_bytes(receipt=receipt)
-        previous_name = receipt.pdf.name
-        receipt.pdf.save(f"{receipt.display_number}.pdf", ContentFile(pdf), save=False)
-        receipt.sha256 = hashlib.sha256(pdf).hexdigest()
-        receipt.rendered_at = timezone.now()
-        receipt.save(update_fields=["pdf", "sha256", "rendered_at"])
-        if previous_name:
-            transaction.on_commit(partial(receipt.pdf.storage.delete, previous_name))
+        if receipt.rendered_at is None:
+            _store_pdf(receipt, receipt_pdf_bytes(receipt=receipt))
     return receipt
 
 
@@ -150,74 +162,169 @@ def receipt_retry(*, receipt_id: int) -> None:
 
 
 def receipts_sweep(*, now=None, limit: int = 200) -> dict[str, list[int]]:
-    """Queue the receipts that the normal path lost; returns the order ids queued.
+    """Queue the documents that the normal path lost; returns the order and credit note ids queued.
 
     A payment recorded while the broker was down queued nothing, and a task whose retries
     ran out left its work undone. Every few minutes beat runs this: paid orders (past a
     grace period, within a few days) without an emailed receipt are queued again, and so
-    are receipts rendered before a refund that succeeded (likewise) since. Tasks are
-    idempotent, so queuing one that is merely slow costs one no-op run. Deliveries that
-    failed for good are left to staff.
+    are credit notes and cancellations still without their PDF. Tasks are idempotent, so
+    queuing one that is merely slow costs one no-op run. Deliveries that failed for good
+    are left to staff.
     """
     now = now or timezone.now()
-    paid = Order.objects.filter(
-        status__in=RECEIPTABLE_STATUSES,
-        paid_at__lt=now - timedelta(seconds=settings.RECEIPT_SWEEP_GRACE_SECONDS),
-        paid_at__gte=now - timedelta(days=settings.RECEIPT_SWEEP_MAX_AGE_DAYS),
-    )
+    grace = now - timedelta(seconds=settings.RECEIPT_SWEEP_GRACE_SECONDS)
+    oldest = now - timedelta(days=settings.RECEIPT_SWEEP_MAX_AGE_DAYS)
+    paid = Order.objects.filter(status__in=RECEIPTABLE_STATUSES, paid_at__lt=grace, paid_at__gte=oldest)
     undelivered = list(
         paid.filter(Q(receipt__isnull=True) | Q(receipt__emailed_at__isnull=True, receipt__failed_at__isnull=True))
         .order_by("paid_at")
         .values_list("pk", flat=True)[:limit]
     )
-    # Refunds come up to REFUND_WINDOW_DAYS after payment, so these go by the refund's date.
-    stale = list(
-        Receipt.objects.filter(rendered_at__isnull=False, failed_at__isnull=True)
-        .annotate(last_refund_at=Max("order__refunds__succeeded_at", filter=Q(order__refunds__status=Refund.Status.SUCCEEDED)))
-        .filter(
-            last_refund_at__gt=F("rendered_at"),
-            last_refund_at__lt=now - timedelta(seconds=settings.RECEIPT_SWEEP_GRACE_SECONDS),
-            last_refund_at__gte=now - timedelta(days=settings.RECEIPT_SWEEP_MAX_AGE_DAYS),
-        )
-        .order_by("last_refund_at")
-        .values_list("order_id", flat=True)[:limit]
+    unrendered = list(
+        CreditNote.objects.filter(rendered_at__isnull=True, created_at__lt=grace, created_at__gte=oldest)
+        .order_by("number")
+        .values_list("pk", flat=True)[:limit]
     )
     for order_id in undelivered:
         receipt_request(order_id=order_id)
-    for order_id in stale:
-        receipt_refresh(order_id=order_id)
-    if undelivered or stale:
-        logger.warning("Receipt sweep queued %d undelivered and %d stale receipts.", len(undelivered), len(stale))
-    return {"undelivered": undelivered, "stale": stale}
+    for credit_note_id in unrendered:
+        credit_note_request(credit_note_id=credit_note_id)
+    if undelivered or unrendered:
+        logger.warning(
+            "Document sweep queued %d undelivered receipts and %d unrendered credit notes.", len(undelivered), len(unrendered)
+        )
+    return {"undelivered": undelivered, "credit_notes": unrendered}
 
 
-def receipt_filename(receipt: Receipt) -> str:
-    return f"receipt-{receipt.display_number}.pdf"
+# --- Credit notes ----------------------------------------------------------------------------
+
+
+def credit_note_request(*, credit_note_id: int) -> None:
+    """Queue the credit note's (or cancellation's) render once the caller's transaction commits."""
+    queue_after_commit("payments.credit_note_render", credit_note_id=credit_note_id)
+
+
+def _credited_by_rate(order: Order) -> dict[int, int]:
+    """{rate: gross} credited on the order so far: credit notes, less the ones cancelled."""
+    credited: dict[int, int] = {}
+    for note in CreditNote.objects.filter(order=order):
+        sign = -1 if note.is_cancellation else 1
+        for line in note.vat_lines:
+            credited[line["rate"]] = credited.get(line["rate"], 0) + sign * line["gross"]
+    return credited
+
+
+def credit_note_issue(*, refund: Refund) -> CreditNote:
+    """The credit note of a refund that has just succeeded: numbered in the caller's transaction.
+
+    The caller (the refund's success, `payments/refunds/services.py`) holds the order's and
+    the refund's locks, so the notes of one order are issued one at a time and each sees the
+    ones before it. Asked again for the same refund, returns the note it has.
+    """
+    existing = CreditNote.objects.filter(refund=refund, kind=CreditNote.Kind.CREDIT_NOTE).first()
+    if existing is not None:
+        return existing
+    # The original: a receipt the worker has not numbered yet is numbered now, before the note.
+    receipt = receipt_issue(order_id=refund.order_id)
+    order = receipt.order
+    lines = credit_breakdown(
+        amount=refund.amount, order_gross=order_gross_by_rate(order), credited_gross=_credited_by_rate(order)
+    )
+    return CreditNote.objects.create(
+        kind=CreditNote.Kind.CREDIT_NOTE,
+        number=_next_number(CREDIT_NOTE_SERIES),
+        order=order,
+        receipt=receipt,
+        refund=refund,
+        amount=refund.amount,
+        currency=refund.currency,
+        vat_lines=[line.as_dict() for line in lines],
+    )
+
+
+def credit_note_cancel(*, refund: Refund) -> CreditNote | None:
+    """A refund that had succeeded failed after all: issue the cancellation of its credit note.
+
+    In the caller's transaction, under the same locks as `credit_note_issue`; rendered by a
+    worker. None if the refund never had a credit note (the order could not record it).
+    """
+    note = CreditNote.objects.filter(refund=refund, kind=CreditNote.Kind.CREDIT_NOTE).first()
+    if note is None:
+        return None
+    cancellation = CreditNote.objects.filter(refund=refund, kind=CreditNote.Kind.CANCELLATION).first()
+    if cancellation is not None:
+        return cancellation
+    cancellation = CreditNote.objects.create(
+        kind=CreditNote.Kind.CANCELLATION,
+        number=_next_number(CREDIT_NOTE_SERIES),
+        order_id=note.order_id,
+        receipt_id=note.receipt_id,
+        refund=refund,
+        cancels=note,
+        amount=note.amount,
+        currency=note.currency,
+        vat_lines=note.vat_lines,
+    )
+    credit_note_request(credit_note_id=cancellation.pk)
+    return cancellation
+
+
+def credit_note_render(*, credit_note_id: int) -> CreditNote:
+    """Render and store a credit note's (or cancellation's) PDF once."""
+    with transaction.atomic():
+        note = lock_credit_note(credit_note_id)
+        if note.rendered_at is None:
+            _store_pdf(note, credit_note_pdf_bytes(note=note))
+    return note
+
+
+# --- PDFs ------------------------------------------------------------------------------------
+
+
+def _payment_method(order: Order) -> str:
+    payment = Payment.objects.filter(order=order).first()
+    if payment is None or not (payment.card_brand or payment.card_last4):
+        return "Card"
+    brand = CARD_BRANDS.get(payment.card_brand, payment.card_brand.title()) or "Card"
+    return f"{brand} ending in {payment.card_last4}"
+
+
+def _document_context(*, order: Order, vat_lines: list[VatLine], issued_at) -> dict:
+    """What receipts and credit notes print alike: seller, buyer (the order's), VAT lines."""
+    return {
+        "shop_name": settings.SHOP_NAME,
+        "shop_address": settings.SHOP_ADDRESS,
+        "shop_vat_number": settings.SHOP_VAT_NUMBER,
+        "order": order,
+        "currency": order.currency,
+        "payment_method": _payment_method(order),
+        "vat_lines": [{**line.as_dict(), "rate_text": format_rate(line.rate)} for line in vat_lines],
+        "vat_total": {
+            "net": sum(line.net for line in vat_lines),
+            "vat": sum(line.vat for line in vat_lines),
+            "gross": sum(line.gross for line in vat_lines),
+        },
+        "issued_at": issued_at or timezone.now(),
+    }
 
 
 def receipt_pdf_bytes(*, receipt: Receipt) -> bytes:
-    """The receipt as an A4 PDF, from templates/receipts/receipt.html and the rows as they are now."""
+    """The receipt as an A4 PDF/A-3b, from templates/receipts/receipt.html: the sale as it was paid."""
     order = receipt.order
-    payment = Payment.objects.filter(order=order).first()
-    refunds = list(order.refunds.filter(status=Refund.Status.SUCCEEDED).order_by("succeeded_at", "id"))
-    refunded = sum(refund.amount for refund in refunds)
-    context = {
-        "shop_name": settings.SHOP_NAME,
-        "shop_address": settings.SHOP_ADDRESS,
-        "receipt": receipt,
-        "order": order,
-        "lines": list(order.lines.all()),
-        "card_brand": CARD_BRANDS.get(payment.card_brand, payment.card_brand.title()) if payment else "",
-        "card_last4": payment.card_last4 if payment else "",
-        "refunds": refunds,
-        "refunded_amount": refunded,
-        "net_amount": order.total_amount - refunded,
-        "issued_at": receipt.created_at or timezone.now(),
-    }
-    html = render_to_string("receipts/receipt.html", context)
-    # Imported here: WeasyPrint costs 0.7 s and 40 MB to import, and only workers render.
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
+    lines = list(order.lines.all())
+    for line in lines:
+        line.rate_text = format_rate(line.vat_rate)
+    context = _document_context(order=order, vat_lines=receipt_vat_lines(order), issued_at=receipt.created_at)
+    return pdf_render(template="receipts/receipt.html", context={**context, "receipt": receipt, "lines": lines})
 
-    # The system's fonts and inline styles only: a render never reaches the network.
-    return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=("data",))).write_pdf()
+
+def credit_note_pdf_bytes(*, note: CreditNote) -> bytes:
+    """The credit note (or cancellation) as an A4 PDF/A-3b, from templates/receipts/credit_note.html."""
+    order = note.order
+    titles = {line.pk: line.title for line in order.lines.all()}
+    returned = [(titles.get(int(line_id), "?"), quantity) for line_id, quantity in note.refund.restock.items() if quantity]
+    context = _document_context(order=order, vat_lines=credit_note_vat_lines(note), issued_at=note.created_at)
+    return pdf_render(
+        template="receipts/credit_note.html",
+        context={**context, "note": note, "receipt": note.receipt, "refund": note.refund, "returned_lines": returned},
+    )

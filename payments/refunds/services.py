@@ -33,8 +33,9 @@ from bookstore.money import format_money
 from orders.models import Order, OrderEvent
 from orders.services import Actor, OrderError, order_clean_restock, order_event_record, order_flag, order_record_refund
 from payments import gateway
-from payments.models import Payment, Refund
-from payments.documents.services import receipt_refresh
+from payments.models import CreditNote, Payment, Refund
+from payments.documents.selectors import credit_note_filename
+from payments.documents.services import credit_note_cancel, credit_note_issue, credit_note_render
 from payments.refunds.selectors import (
     FAILED_STATUSES,
     IN_FLIGHT_STATUSES,
@@ -332,7 +333,9 @@ def _refund_succeeded(*, order: Order, refund: Refund, actor: Actor) -> None:
             f"but the order could not record it: {exc.message}",
         )
         return
-    receipt_refresh(order_id=order.pk)
+    # Numbered here, in the transaction that records the refund: one per refund, no gaps;
+    # the notify task renders it and sends it with the email.
+    credit_note_issue(refund=refund)
     # Robust: a broker that is down must not undo a refund Stripe has made.
     queue_after_commit("payments.refund_notify", refund_id=refund.pk)
 
@@ -353,12 +356,16 @@ def _refund_failed_after_success(*, order: Order, refund: Refund, stripe_refund:
         f"after it had succeeded ({refund.failure_reason.lower()}). The shopper has not received the money, which is "
         "back in the shop's Stripe balance, but the order still counts it as refunded: contact the shopper.",
     )
-    # The receipt lists succeeded refunds only: rendered again, it no longer shows this one.
-    receipt_refresh(order_id=order.pk)
+    # The credit note already issued stays as it is; a new document cancels it.
+    credit_note_cancel(refund=refund)
 
 
 def refund_notify(*, refund_id: int) -> Refund:
-    """Email the shopper about a succeeded refund, once."""
+    """Email the shopper about a succeeded refund, once, with its credit note attached."""
+    # Rendered first, in its own transaction: a render that fails raises before anything is
+    # sent, and the task's retry finds the same numbered note.
+    note_id = CreditNote.objects.filter(refund_id=refund_id, kind=CreditNote.Kind.CREDIT_NOTE).values_list("pk", flat=True).first()
+    note = credit_note_render(credit_note_id=note_id) if note_id is not None else None
     with transaction.atomic():
         refund = lock_refund_with_order(refund_id)
         if refund.shopper_notified_at is not None or refund.status != Refund.Status.SUCCEEDED:
@@ -368,6 +375,7 @@ def refund_notify(*, refund_id: int) -> Refund:
             "refund": refund,
             "order": order,
             "payment": refund.payment,
+            "credit_note": note,
             "left_paid_amount": order.total_amount - order.refunded_amount,
             "shop_name": settings.SHOP_NAME,
         }
@@ -377,6 +385,9 @@ def refund_notify(*, refund_id: int) -> Refund:
             context=context,
             to=[order.email],
         )
+        if note is not None:
+            with note.pdf.open("rb") as pdf:
+                message.attach(credit_note_filename(note), pdf.read(), "application/pdf")
         # Sent under the row lock and marked in the same transaction, as receipts are: a
         # concurrent run waits and finds it sent; a failed send rolls back and is retried.
         message.send()

@@ -19,8 +19,10 @@ def make_paid_order(*, email: str = "", user=None, guest: bool = False, books=No
     if not guest and user is None:
         user = UserFactory()
     cart = CartFactory(user=user)
-    for title, price, quantity in books or [("The Left Hand of Darkness", 1250, 1), ("Middlemarch", 899, 2)]:
-        CartLineFactory(cart=cart, book=BookFactory(title=title, price_amount=price), quantity=quantity)
+    # (title, price, quantity) or (title, price, quantity, VAT category)
+    for title, price, quantity, *category in books or [("The Left Hand of Darkness", 1250, 1), ("Middlemarch", 899, 2)]:
+        book = BookFactory(title=title, price_amount=price, **({"vat_category": category[0]} if category else {}))
+        CartLineFactory(cart=cart, book=book, quantity=quantity)
     order = order_place(cart=cart, email=email or user.email, shipping=shipping_address(), user=user)
     with transaction.atomic():
         order = order_mark_paid(order_id=order.pk, actor=Actor.system())

@@ -10,9 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orders.models import Order
-from orders.services import Actor, order_record_refund
 from payments.documents import services as receipts
-from payments.models import Payment, Receipt, ReceiptCounter, Refund
+from payments.models import CreditNote, Payment, Receipt, ReceiptCounter, Refund
 from payments.tasks import MAX_RETRIES, receipt_deliver_task
 from tests.factories import UserFactory
 from tests.payments.receipt_support import make_paid_order, pdf_text
@@ -59,9 +58,9 @@ def test_the_pdf_shows_shop_numbers_lines_totals_and_card():
         "R-000001",
         order.number,
         "Mrs Dalloway",
-        "1 €12.50 €12.50",
+        "1 €12.50 0% €12.50",
         "Ficciones",
-        "2 €8.99 €17.98",
+        "2 €8.99 0% €17.98",
         "Subtotal €30.48",
         "Total (EUR) €30.48",
         "Visa ending in 4242",
@@ -82,28 +81,6 @@ def test_a_zero_decimal_currency_is_printed_without_decimals(settings):
     assert "¥30.00" not in text and "¥3,000.00" not in text
 
 
-def test_a_refresh_renders_the_same_number_again_with_the_refund():
-    order = make_paid_order(books=[("Beloved", 2000, 1)])
-    first = receipts.receipt_render(order_id=order.pk)
-    refund = Refund.objects.create(
-        order=order,
-        payment=Payment.objects.get(order=order),
-        amount=500,
-        currency=order.currency,
-        status=Refund.Status.SUCCEEDED,
-        succeeded_at=timezone.now(),
-    )
-    order_record_refund(order_id=order.pk, amount=500, actor=Actor.system(), reference=str(refund.pk))
-
-    refreshed = receipts.receipt_render(order_id=order.pk, refresh=True)
-
-    assert (refreshed.pk, refreshed.number) == (first.pk, first.number)
-    assert refreshed.sha256 != first.sha256
-    text = pdf_text(refreshed.pdf.read())
-    assert "Refunded −€5.00" in text and "Net paid €15.00" in text
-    assert ReceiptCounter.objects.get().last_number == 1
-
-
 def test_the_email_is_sent_once_with_the_pdf_attached(mailoutbox):
     order = make_paid_order(email="reader@example.com")
 
@@ -122,7 +99,7 @@ def test_the_email_is_sent_once_with_the_pdf_attached(mailoutbox):
     assert hashlib.sha256(content).hexdigest() == receipt.sha256
 
 
-def test_the_sweep_queues_paid_orders_without_an_emailed_receipt_and_stale_renders(django_capture_on_commit_callbacks):
+def test_the_sweep_queues_paid_orders_without_an_emailed_receipt_and_unrendered_credit_notes(django_capture_on_commit_callbacks):
     long_ago = timezone.now() - timedelta(minutes=10)
     lost = make_paid_order()
     delivered = make_paid_order()
@@ -132,7 +109,7 @@ def test_the_sweep_queues_paid_orders_without_an_emailed_receipt_and_stale_rende
     receipts.receipt_record_failure(order_id=failed.pk, error="SMTPRecipientsRefused")
     refunded = make_paid_order()
     receipts.receipt_deliver(order_id=refunded.pk)
-    Refund.objects.create(
+    refund = Refund.objects.create(
         order=refunded,
         payment=Payment.objects.get(order=refunded),
         amount=100,
@@ -140,14 +117,15 @@ def test_the_sweep_queues_paid_orders_without_an_emailed_receipt_and_stale_rende
         status=Refund.Status.SUCCEEDED,
         succeeded_at=long_ago,
     )
-    Receipt.objects.filter(order=refunded).update(rendered_at=long_ago - timedelta(minutes=1))
+    note = receipts.credit_note_issue(refund=refund)
+    CreditNote.objects.filter(pk=note.pk).update(created_at=long_ago)
     just_paid = make_paid_order()
     Order.objects.exclude(pk=just_paid.pk).update(paid_at=long_ago)
 
     with django_capture_on_commit_callbacks() as callbacks:
         queued = receipts.receipts_sweep()
 
-    assert queued == {"undelivered": [lost.pk], "stale": [refunded.pk]}
+    assert queued == {"undelivered": [lost.pk], "credit_notes": [note.pk]}
     assert len(callbacks) == 2
 
 

@@ -32,6 +32,8 @@ STAFF_PERMISSIONS = [
     ("payments", "view_payment"),
     ("payments", "view_refund"),
     ("payments", "view_receipt"),
+    ("payments", "view_creditnote"),
+    ("payments", "export_documents"),
 ]
 
 ADJECTIVES = [
@@ -81,6 +83,9 @@ def demo_books() -> list[dict]:
                 "price_amount": rng.randint(7, 33) * 100 + rng.choice([0, 50, 99]),
                 # A few sold out and a few nearly so, to show every stock state.
                 "stock": rng.choice([0, 1, 2, 3, 5, 8, 12, 20, 25, 40]),
+                # Printed books are at the reduced rate; every eighth is a gift set with stationery,
+                # at the standard rate, so receipts show how two VAT rates add up.
+                "vat_category": Book.VatCategory.STANDARD if index % 8 == 7 else Book.VatCategory.REDUCED,
             }
         )
     return books
