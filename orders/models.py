@@ -121,6 +121,18 @@ class OrderLine(models.Model):
 class OrderEvent(models.Model):
     """The order's history: every transition and notable fact, with who or what caused it."""
 
+    class Kind(models.TextChoices):
+        PLACED = "placed", "Placed"
+        PAYMENT_STARTED = "payment_started", "Payment started"
+        PAYMENT_FAILED = "payment_failed", "Payment failed"
+        PAID = "paid", "Paid"
+        CANCELED = "canceled", "Canceled"
+        FLAGGED = "flagged", "Flagged for staff"
+        REFUND_REQUESTED = "refund_requested", "Refund requested"
+        REFUND_SEEN = "refund_seen", "Refund seen at Stripe"
+        REFUND_FAILED = "refund_failed", "Refund failed"
+        REFUND = "refund", "Refunded"
+
     class Actor(models.TextChoices):
         SHOPPER = "shopper", "Shopper"
         STAFF = "staff", "Staff"
@@ -129,7 +141,7 @@ class OrderEvent(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     created_at = models.DateTimeField(auto_now_add=True)
-    kind = models.CharField(max_length=50)
+    kind = models.CharField(max_length=50, choices=Kind.choices)
     from_status = models.CharField(max_length=32, blank=True)
     to_status = models.CharField(max_length=32, blank=True)
     actor = models.CharField(max_length=16, choices=Actor.choices)
@@ -137,9 +149,18 @@ class OrderEvent(models.Model):
     stripe_event_id = models.CharField(max_length=255, blank=True)
     message = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
+    # The fact this event records, when it can happen only once per order: our refund row
+    # (`refund-<id>`) for a refund, the Stripe id that caused a flag. The constraint, not a
+    # search of the history's text, is what makes a repeated fact a no-op, even under a race.
+    reference = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "kind", "reference"], condition=~Q(reference=""), name="order_event_fact_once"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.kind}"

@@ -75,16 +75,18 @@ class ShippingAddress:
 def order_event_record(
     *,
     order: Order,
-    kind: str,
+    kind: OrderEvent.Kind,
     actor: Actor,
     message: str = "",
     from_status: str = "",
     to_status: str = "",
     data: dict | None = None,
+    reference: str = "",
 ) -> OrderEvent:
     return OrderEvent.objects.create(
         order=order,
         kind=kind,
+        reference=reference,
         actor=actor.kind,
         actor_user=actor.user,
         stripe_event_id=actor.stripe_event_id,
@@ -256,7 +258,7 @@ def _order_place_locked(
     )
     order_event_record(
         order=order,
-        kind="placed",
+        kind=OrderEvent.Kind.PLACED,
         actor=Actor.shopper(user),
         to_status=order.status,
         message=f"Order placed; stock reserved until {order.reserved_until:%Y-%m-%d %H:%M} UTC."
@@ -314,7 +316,7 @@ def order_mark_paid(*, order_id: int, actor: Actor, message: str = "") -> Order:
     order.status = Order.Status.PAID
     order.paid_at = timezone.now()
     order.save(update_fields=["status", "paid_at", "updated_at"])
-    order_event_record(order=order, kind="paid", actor=actor, from_status=previous, to_status=order.status, message=message)
+    order_event_record(order=order, kind=OrderEvent.Kind.PAID, actor=actor, from_status=previous, to_status=order.status, message=message)
     return order
 
 
@@ -335,7 +337,7 @@ def order_cancel(*, order_id: int, actor: Actor, reason: str) -> Order:
     order.status = Order.Status.CANCELED
     order.canceled_at = timezone.now()
     order.save(update_fields=["status", "canceled_at", "stock_released", "updated_at"])
-    order_event_record(order=order, kind="canceled", actor=actor, from_status=previous, to_status=order.status, message=reason)
+    order_event_record(order=order, kind=OrderEvent.Kind.CANCELED, actor=actor, from_status=previous, to_status=order.status, message=reason)
     return order
 
 
@@ -367,13 +369,20 @@ def order_expire_unpaid(*, now: datetime | None = None, skip_order_ids: Collecti
 
 
 @transaction.atomic
-def order_flag(*, order_id: int, actor: Actor, reason: str) -> Order:
-    """Ask staff to look at an order (an amount mismatch, a dispute); changes no status."""
+def order_flag(*, order_id: int, actor: Actor, reason: str, reference: str = "") -> Order:
+    """Ask staff to look at an order (an amount mismatch, a dispute); changes no status.
+
+    `reference` is the Stripe id of what caused the flag (a dispute, a PaymentIntent): the
+    same fact reported again is a no-op. Without one, the caller guards against repeats.
+    """
     order = lock_order(order_id)
+    # Under the order's lock the check is exact; OrderEvent's constraint backs it.
+    if reference and order.events.filter(kind=OrderEvent.Kind.FLAGGED, reference=reference).exists():
+        return order
     order.needs_attention = True
-    order.attention_reason = f"{order.attention_reason}\n{reason}".strip() if reason not in order.attention_reason else order.attention_reason
+    order.attention_reason = f"{order.attention_reason}\n{reason}".strip()
     order.save(update_fields=["needs_attention", "attention_reason", "updated_at"])
-    order_event_record(order=order, kind="flagged", actor=actor, message=reason)
+    order_event_record(order=order, kind=OrderEvent.Kind.FLAGGED, actor=actor, message=reason, reference=reference)
     return order
 
 
@@ -397,17 +406,24 @@ def order_clean_restock(
         try:
             line_id, quantity = int(raw_line_id), int(raw_quantity)
         except (TypeError, ValueError):
-            raise OrderError("Copies to restock must be whole numbers.", code="invalid_restock") from None
+            raise OrderError(
+                "Copies to restock must be whole numbers.", code="invalid_restock", field="restock"
+            ) from None
         line = lines.get(line_id)
         if line is None:
-            raise OrderError(f"Order {order.number} has no line {line_id}.", code="invalid_restock")
+            raise OrderError(f"Order {order.number} has no line {line_id}.", code="invalid_restock", field="restock")
+        # The field names the refused entry of `restock`, so a form can show the error beside its line.
+        field = f"restock.{line_id}"
         if quantity < 0:
-            raise OrderError(f"“{line.title}”: copies to restock cannot be negative.", code="invalid_restock")
+            raise OrderError(
+                f"“{line.title}”: copies to restock cannot be negative.", code="invalid_restock", field=field
+            )
         left = line.quantity - line.restocked_quantity - promised.get(line_id, 0)
         if quantity > left:
             raise OrderError(
                 f"“{line.title}”: at most {max(left, 0)} of the {line.quantity} copies bought can go back to stock.",
                 code="invalid_restock",
+                field=field,
             )
         if quantity:
             cleaned[line_id] = quantity
@@ -424,14 +440,19 @@ def order_record_refund(
     so a webhook and the staff member's own request may both report it.
     """
     order = lock_order(order_id)
-    if order.events.filter(kind="refund", data__reference=reference).exists():
+    # Under the order's lock the check is exact; OrderEvent's constraint backs it.
+    if order.events.filter(kind=OrderEvent.Kind.REFUND, reference=reference).exists():
         return order
+    # What may be refunded is the refund service's rule (refund_check), but this records what
+    # Stripe reports, which includes refunds made in Stripe's dashboard that never passed that
+    # check, and the order cannot see refunds still in flight. So it keeps only its own rows'
+    # invariant: money goes back on a paid order only, and never more than was paid.
     if order.status not in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED):
         raise OrderError(
             f"Order {order.number} is {order.get_status_display().lower()}; only paid orders can be refunded.",
             code="not_refundable",
         )
-    if amount <= 0 or amount > order.refundable_amount:
+    if not 0 < amount <= order.refundable_amount:
         raise OrderError(
             f"A refund of {format_money(amount, order.currency)} does not fit order {order.number}: "
             f"only {format_money(order.refundable_amount, order.currency)} is left to refund.",
@@ -453,11 +474,12 @@ def order_record_refund(
     restocked = ", ".join(f"{quantity} × {lines[line_id].title}" for line_id, quantity in cleaned_restock.items())
     order_event_record(
         order=order,
-        kind="refund",
+        kind=OrderEvent.Kind.REFUND,
+        reference=reference,
         actor=actor,
         from_status=previous,
         to_status=order.status,
         message=f"Refunded {format_money(amount, order.currency)}." + (f" Back to stock: {restocked}." if restocked else ""),
-        data={"reference": reference, "amount": amount, "restock": {str(k): v for k, v in cleaned_restock.items()}},
+        data={"amount": amount, "restock": {str(k): v for k, v in cleaned_restock.items()}},
     )
     return order

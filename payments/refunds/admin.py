@@ -2,12 +2,12 @@
 
 The refund pages hang under RefundAdmin's URLs (/admin/payments/refund/order/<id>/): a form
 (amount prefilled with what is left, Stripe's reason, an internal note, copies to restock),
-a confirmation that says what will happen, then the order's page with the result. They
-need the `orders.refund_order` permission (403 without it). Registered from
-PaymentsConfig.ready(), beside payments/admin.py.
+a confirmation that says what will happen, then the order's page with the result. The form
+only reads what was typed; the refund service's `refund_check` decides, and its refusal is
+shown on the form, before any confirmation is offered. They need the `orders.refund_order`
+permission (403 without it). Registered from PaymentsConfig.ready(), beside payments/admin.py.
 """
 
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -15,64 +15,20 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from bookstore.money import MoneyError, format_money, from_minor_units, to_minor_units
-from orders.models import Order, OrderLine
+from bookstore.money import format_money, from_minor_units
+from orders.models import Order
 from payments.admin import OrderMoneyAdmin
 from payments.models import Refund
-from payments.refunds.selectors import refund_available_amount, refund_state_token, refund_window_closes_at
-from payments.refunds.services import RefundError
-from payments.refunds.services import refund_create
+from payments.refunds.forms import RefundForm
+from payments.refunds.selectors import (
+    refund_available_amount,
+    refund_in_flight_amount,
+    refund_state_token,
+    refund_window_closes_at,
+)
+from payments.refunds.services import RefundError, refund_check, refund_create
 
 REFUND_PERMISSION = "orders.refund_order"
-
-
-class RefundForm(forms.Form):
-    amount = forms.CharField(max_length=20)
-    reason = forms.ChoiceField(
-        choices=[("", "No reason given"), *Refund.Reason.choices], required=False, label="Reason (sent to Stripe)"
-    )
-    note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), required=False, label="Internal note",
-        help_text="For staff only; the shopper never sees it.",
-    )
-    # The order's refunds as the form was opened: a second submit of it is refused.
-    state = forms.CharField(widget=forms.HiddenInput)
-
-    def __init__(self, *args, order: Order, lines: list[OrderLine], available: int, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.order = order
-        self.lines = lines
-        self.fields["amount"].label = f"Amount ({order.currency})"
-        self.fields["amount"].help_text = f"At most {format_money(available, order.currency)} is left to refund."
-        for line in lines:
-            left = line.quantity - line.restocked_quantity
-            self.fields[f"restock_{line.pk}"] = forms.IntegerField(
-                min_value=0, max_value=left, initial=0, required=False, label=f"{line.title}",
-                help_text=f"{left} of {line.quantity} can go back to stock.",
-                widget=forms.NumberInput(attrs={"style": "width: 5em"}),
-            )
-
-    def clean_amount(self) -> int:
-        try:
-            amount = to_minor_units(self.cleaned_data["amount"].strip().replace(",", ""), self.order.currency)
-        except MoneyError as exc:
-            raise forms.ValidationError(f"Enter an amount in {self.order.currency}, such as 12.50.") from exc
-        if amount <= 0:
-            raise forms.ValidationError("Enter an amount above zero.")
-        return amount
-
-    def refund_fields(self):
-        return [self["amount"], self["reason"], self["note"]]
-
-    def restock_fields(self):
-        return [self[f"restock_{line.pk}"] for line in self.lines]
-
-    def restock(self) -> dict[int, int]:
-        return {
-            line.pk: self.cleaned_data.get(f"restock_{line.pk}") or 0
-            for line in self.lines
-            if self.cleaned_data.get(f"restock_{line.pk}")
-        }
 
 
 @admin.register(Refund)
@@ -105,11 +61,11 @@ class RefundAdmin(OrderMoneyAdmin):
         order = get_object_or_404(Order.objects.select_related("payment"), pk=order_id)
         order_url = reverse("admin:orders_order_change", args=[order.pk])
         available = refund_available_amount(order=order)
-        if not order.can_refund() or available == 0:
+        if available == 0:
             self.message_user(
                 request,
                 f"Order {order.number} is {order.get_status_display().lower()}; there is nothing left to refund"
-                + (" (refunds are in flight at Stripe)." if order.can_refund() else "."),
+                + (" (refunds are in flight at Stripe)." if refund_in_flight_amount(order=order) else "."),
                 messages.WARNING,
             )
             return HttpResponseRedirect(order_url)
@@ -123,28 +79,34 @@ class RefundAdmin(OrderMoneyAdmin):
             return self._render(request, "admin/payments/refund_form.html", order, form, available)
 
         form = RefundForm(request.POST, **form_options)
-        if not form.is_valid() or "back" in request.POST:
-            return self._render(request, "admin/payments/refund_form.html", order, form, available)
-        if "confirm" not in request.POST:
-            return self._render(request, "admin/payments/refund_confirm.html", order, form, available)
         try:
+            if form.is_valid():
+                # Without the lock: what the last step would refuse is refused here, on the form.
+                refund_check(order=order, **self._refund_request(form))
+            if not form.is_valid() or "back" in request.POST:
+                return self._render(request, "admin/payments/refund_form.html", order, form, available)
+            if "confirm" not in request.POST:
+                return self._render(request, "admin/payments/refund_confirm.html", order, form, available)
             refund = refund_create(
-                order_id=order.pk,
-                amount=form.cleaned_data["amount"],
-                reason=form.cleaned_data["reason"],
-                note=form.cleaned_data["note"],
-                restock=form.restock(),
-                staff_user=request.user,
-                expected_state=form.cleaned_data["state"],
+                order_id=order.pk, note=form.cleaned_data["note"], staff_user=request.user, **self._refund_request(form)
             )
         except RefundError as exc:
             if exc.code == "stale_form":
                 self.message_user(request, exc.message, messages.WARNING)
                 return HttpResponseRedirect(order_url)
-            form.add_error("amount" if exc.field == "amount" else None, exc.message)
+            form.add_refusal(exc.field, exc.message)
             return self._render(request, "admin/payments/refund_form.html", order, form, available)
         self._report(request, refund)
         return HttpResponseRedirect(order_url)
+
+    @staticmethod
+    def _refund_request(form: RefundForm) -> dict:
+        return {
+            "amount": form.cleaned_data["amount"],
+            "reason": form.cleaned_data["reason"],
+            "restock": form.restock(),
+            "expected_state": form.cleaned_data["state"],
+        }
 
     def _render(self, request, template: str, order: Order, form: RefundForm, available: int) -> TemplateResponse:
         context = {

@@ -1,4 +1,7 @@
-"""What can be refunded, read without locks: for the admin's pages and the refund service's checks."""
+"""What is left to refund, read without locks: for the admin's pages and the refund service's check.
+
+Whether a refund may be made is decided by `refund_check` in services.py, which uses these.
+"""
 
 from datetime import datetime, timedelta
 
@@ -18,7 +21,9 @@ def refund_in_flight_amount(*, order: Order) -> int:
 
 
 def refund_available_amount(*, order: Order) -> int:
-    """What staff may still refund: paid, minus refunded, minus refunds Stripe has not settled."""
+    """What staff may still refund: paid, minus refunded, minus refunds Stripe has not settled; 0 if unpaid."""
+    if not order.can_refund():
+        return 0
     return max(order.refundable_amount - refund_in_flight_amount(order=order), 0)
 
 
@@ -32,5 +37,5 @@ def refund_state_token(*, order: Order) -> str:
     return f"{last_refund_id}-{order.refunded_amount}"
 
 
-def refund_window_closes_at(*, order: Order):
+def refund_window_closes_at(*, order: Order) -> datetime | None:
     return order.paid_at + timedelta(days=settings.REFUND_WINDOW_DAYS) if order.paid_at else None

@@ -1,11 +1,15 @@
 """Refunds: the money side. Staff refund from the admin; Stripe tells us about every refund.
 
-`refund_create` (staff): under the order's lock it checks what is left to refund (captured
-minus refunded minus refunds still in flight) and the refund window, and writes a pending
-`Refund` row, committed, before Stripe is called with an idempotency key made from that
-row. The lock is not held during the call: the committed pending row is what stops a
-second refund meanwhile, and the form's state token (`refund_state_token`) stops a double
-submit or two staff members making the same refund twice.
+`refund_check` is the one place the rules of a staff refund live: the order is paid, the
+form is not stale, the refund window is open, the amount fits what is left (captured minus
+refunded minus refunds still in flight), the copies to restock were bought. The admin's
+first step asks it without a lock, to refuse there what the last step would refuse.
+
+`refund_create` (staff): under the order's lock it runs `refund_check` again, where the
+answer holds, and writes a pending `Refund` row, committed, before Stripe is called with an
+idempotency key made from that row. The lock is not held during the call: the committed
+pending row is what stops a second refund meanwhile, and the form's state token
+(`refund_state_token`) stops a double submit or two staff members making the same refund twice.
 
 `refund_apply` is the one place a Stripe refund changes our rows, whoever reports it: the
 API's answer, `refund.*` webhooks, `charge.refunded`. It matches the refund to our row by
@@ -17,6 +21,7 @@ Stripe says the refund succeeded. Lock order: order, then refund.
 
 import dataclasses
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -61,7 +66,68 @@ FAILURE_REASONS = {
 
 
 class RefundError(ShopError):
-    pass
+    """A refund refused; `field` names the argument at fault ("amount", "reason", "restock.<line id>")."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RefundPlan:
+    """What `refund_check` allowed: the payment to refund and the copies to restock, cleaned."""
+
+    payment: Payment
+    restock: dict[int, int]
+
+
+def refund_check(
+    *,
+    order: Order,
+    amount: int,
+    reason: str,
+    restock: Mapping[int | str, int],
+    expected_state: str | None = None,
+) -> RefundPlan:
+    """May staff refund `amount` (minor units) of `order` now? Raises RefundError saying why not.
+
+    Without the order's lock the answer is advice (the admin's first step); `refund_create`
+    asks again under the lock, where it holds.
+    """
+    if reason and reason not in Refund.Reason.values:
+        raise RefundError(f"“{reason}” is not a reason Stripe knows.", code="invalid_reason", field="reason")
+    payment = Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).first()
+    if not order.can_refund() or payment is None:
+        raise RefundError(
+            f"Order {order.number} is {order.get_status_display().lower()}; there is nothing to refund.",
+            code="not_refundable",
+        )
+    if expected_state is not None and expected_state != refund_state_token(order=order):
+        raise RefundError(
+            f"Order {order.number} has changed since this form was opened (a refund was made meanwhile), "
+            "so nothing was refunded. Check its refunds before refunding again.",
+            code="stale_form",
+        )
+    closes_at = refund_window_closes_at(order=order)
+    if closes_at is not None and timezone.now() > closes_at:
+        raise RefundError(
+            f"Order {order.number} was paid more than {settings.REFUND_WINDOW_DAYS} days ago "
+            f"(on {order.paid_at:%d %B %Y}); refund it in Stripe's dashboard, and the shop will record it.",
+            code="refund_window_closed",
+        )
+    if amount <= 0:
+        raise RefundError("Enter an amount above zero.", code="invalid_amount", field="amount")
+    available = refund_available_amount(order=order)
+    if amount > available:
+        in_flight = refund_in_flight_amount(order=order)
+        raise RefundError(
+            f"A refund of {format_money(amount, order.currency)} is more than the "
+            f"{format_money(available, order.currency)} left to refund on order {order.number}"
+            + (f" ({format_money(in_flight, order.currency)} is being refunded already)." if in_flight else "."),
+            code="refund_exceeds_total",
+            field="amount",
+        )
+    try:
+        cleaned_restock = order_clean_restock(order=order, restock=restock, promised=_promised_restock(order))
+    except OrderError as exc:
+        raise RefundError(exc.message, code=exc.code, field=exc.field) from exc
+    return RefundPlan(payment=payment, restock=cleaned_restock)
 
 
 def refund_create(
@@ -70,67 +136,32 @@ def refund_create(
     amount: int,
     reason: str,
     note: str,
-    restock: dict[int | str, int],
+    restock: Mapping[int | str, int],
     staff_user,
     expected_state: str | None = None,
 ) -> Refund:
     """Refund `amount` (minor units) of a paid order at Stripe; returns the refund row in its new state.
 
     `expected_state` is the form's `refund_state_token`; callers without a form may pass None.
-    A refusal by Stripe leaves a failed row with Stripe's message and the order as it was.
+    Refused as `refund_check` says; a refusal by Stripe leaves a failed row with Stripe's
+    message and the order as it was.
     """
-    if reason and reason not in Refund.Reason.values:
-        raise RefundError(f"“{reason}” is not a reason Stripe knows.", code="invalid_reason", field="reason")
     with transaction.atomic():
         order = lock_order(order_id)
-        payment = Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).first()
-        if not order.can_refund() or payment is None:
-            raise RefundError(
-                f"Order {order.number} is {order.get_status_display().lower()}; there is nothing to refund.",
-                code="not_refundable",
-            )
-        if expected_state is not None and expected_state != refund_state_token(order=order):
-            raise RefundError(
-                f"Order {order.number} has changed since this form was opened (a refund was made meanwhile), "
-                "so nothing was refunded. Check its refunds before refunding again.",
-                code="stale_form",
-            )
-        closes_at = refund_window_closes_at(order=order)
-        if closes_at is not None and timezone.now() > closes_at:
-            raise RefundError(
-                f"Order {order.number} was paid more than {settings.REFUND_WINDOW_DAYS} days ago "
-                f"(on {order.paid_at:%d %B %Y}); refund it in Stripe's dashboard, and the shop will record it.",
-                code="refund_window_closed",
-            )
-        available = refund_available_amount(order=order)
-        if amount <= 0:
-            raise RefundError("Enter an amount above zero.", code="invalid_amount", field="amount")
-        if amount > available:
-            in_flight = refund_in_flight_amount(order=order)
-            raise RefundError(
-                f"A refund of {format_money(amount, order.currency)} is more than the "
-                f"{format_money(available, order.currency)} left to refund on order {order.number}"
-                + (f" ({format_money(in_flight, order.currency)} is being refunded already)." if in_flight else "."),
-                code="refund_exceeds_total",
-                field="amount",
-            )
-        try:
-            cleaned_restock = order_clean_restock(order=order, restock=restock or {}, promised=_promised_restock(order))
-        except OrderError as exc:
-            raise RefundError(exc.message, code=exc.code, field="restock") from exc
+        plan = refund_check(order=order, amount=amount, reason=reason, restock=restock, expected_state=expected_state)
         refund = Refund.objects.create(
             order=order,
-            payment=payment,
+            payment=plan.payment,
             amount=amount,
             currency=order.currency,
             reason=reason,
             note=note,
-            restock={str(line_id): quantity for line_id, quantity in cleaned_restock.items()},
+            restock={str(line_id): quantity for line_id, quantity in plan.restock.items()},
             created_by=staff_user,
         )
         order_event_record(
             order=order,
-            kind="refund_requested",
+            kind=OrderEvent.Kind.REFUND_REQUESTED,
             actor=Actor.staff(staff_user),
             message=f"Refund of {format_money(amount, order.currency)} sent to Stripe"
             + (f" ({refund.get_reason_display().lower()})" if reason else "")
@@ -140,7 +171,7 @@ def refund_create(
 
     try:
         answer = gateway.refund_create(
-            payment_intent_id=payment.stripe_payment_intent_id,
+            payment_intent_id=plan.payment.stripe_payment_intent_id,
             amount=amount,
             reason=reason,
             metadata={"refund_id": str(refund.pk), "order_number": order.number},
@@ -177,7 +208,7 @@ def _refund_record_gateway_error(*, refund: Refund, error: gateway.PaymentGatewa
         refund.save(update_fields=["status", "failure_reason", "updated_at"])
         order_event_record(
             order=order,
-            kind="refund_failed",
+            kind=OrderEvent.Kind.REFUND_FAILED,
             actor=actor,
             message=f"Refund of {format_money(refund.amount, refund.currency)} failed: {refund.failure_reason}",
             data={"refund_id": refund.pk, "code": error.code, "stripe_code": error.stripe_code},
@@ -268,7 +299,7 @@ def _refund_row_for(*, stripe_refund: Any, payment: Payment, order: Order, actor
     )
     order_event_record(
         order=order,
-        kind="refund_seen",
+        kind=OrderEvent.Kind.REFUND_SEEN,
         actor=actor,
         message=f"Stripe reports a refund of {format_money(refund.amount, refund.currency)} ({stripe_id}) "
         "made outside the shop, in Stripe's dashboard.",
@@ -297,7 +328,7 @@ def _refund_move(*, order: Order, refund: Refund, stripe_refund: Any, actor: Act
         refund.failure_reason = _failure_words(stripe_refund)
         order_event_record(
             order=order,
-            kind="refund_failed",
+            kind=OrderEvent.Kind.REFUND_FAILED,
             actor=actor,
             message=f"Refund of {format_money(refund.amount, refund.currency)} ({refund.stripe_refund_id}) "
             f"{new} at Stripe: {refund.failure_reason}. The order is as it was.",
@@ -345,7 +376,8 @@ def _refund_failed_after_success(*, order: Order, refund: Refund, stripe_refund:
 
     The order already counts it as refunded and its copies are back on the shelf; Stripe
     never moves an order back, and neither do we. Staff must decide (another refund,
-    contact the shopper), so the order is flagged with what happened.
+    contact the shopper), so the order is flagged with what happened. Runs once per refund
+    (the locked row leaves succeeded here), so the flag needs no reference.
     """
     refund.status = stripe_refund["status"]
     refund.failure_reason = _failure_words(stripe_refund)
@@ -402,13 +434,11 @@ def dispute_record(*, dispute: Any, actor: Actor) -> Order | None:
     if payment is None:
         logger.warning("Dispute %s is for no payment of this shop; ignored.", dispute["id"])
         return None
-    order = Order.objects.get(pk=payment.order_id)
-    if dispute["id"] in order.attention_reason:
-        return order
     reason = stripe_field(dispute, "reason", "general").replace("_", " ")
     return order_flag(
-        order_id=order.pk,
+        order_id=payment.order_id,
         actor=actor,
+        reference=dispute["id"],
         reason=f"The shopper disputed {format_money(dispute['amount'], dispute['currency'].upper())} "
         f"({reason}, {dispute['id']}): answer it in Stripe's dashboard. Stripe refuses refunds while it is open.",
     )

@@ -1,10 +1,11 @@
 """The order's side of a refund: status, refunded amount, copies back on the shelf, history."""
 
 import pytest
+from django.db import IntegrityError
 
 from bookstore.models import Book
 from orders.models import Order, OrderEvent
-from orders.services import Actor, OrderError, order_mark_paid, order_place, order_record_refund
+from orders.services import Actor, OrderError, order_flag, order_mark_paid, order_place, order_record_refund
 from tests.factories import BookFactory, CartFactory, CartLineFactory, UserFactory, shipping_address
 
 
@@ -42,6 +43,24 @@ def test_the_same_refund_recorded_twice_counts_once(paid_order):
     paid_order.refresh_from_db()
     assert paid_order.refunded_amount == 1000
     assert paid_order.events.filter(kind="refund").count() == 1
+
+
+def test_a_refund_is_recognised_by_its_reference_and_the_database_refuses_it_twice(paid_order):
+    order_record_refund(order_id=paid_order.pk, amount=1000, actor=Actor.system(), reference="refund-7")
+    # Even written past the service (a race that skipped the lock), the same fact cannot be stored twice.
+    with pytest.raises(IntegrityError):
+        OrderEvent.objects.create(order=paid_order, kind=OrderEvent.Kind.REFUND, reference="refund-7", actor="system")
+
+
+def test_a_flag_for_the_same_stripe_fact_is_raised_once(paid_order):
+    for event_id in ("evt_1", "evt_2"):
+        order_flag(order_id=paid_order.pk, actor=Actor.webhook(event_id), reason="Disputed (dp_1).", reference="dp_1")
+    order_flag(order_id=paid_order.pk, actor=Actor.webhook("evt_3"), reason="Disputed (dp_2).", reference="dp_2")
+
+    paid_order.refresh_from_db()
+    assert paid_order.attention_reason == "Disputed (dp_1).\nDisputed (dp_2)."
+    flags = paid_order.events.filter(kind=OrderEvent.Kind.FLAGGED)
+    assert list(flags.values_list("reference", "stripe_event_id")) == [("dp_1", "evt_1"), ("dp_2", "evt_3")]
 
 
 def test_a_refund_beyond_what_is_left_is_refused_and_changes_nothing(paid_order):

@@ -7,6 +7,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from orders.models import Order
+from payments import gateway
 from payments.models import Refund
 from tests.factories import UserFactory
 
@@ -100,6 +101,37 @@ def test_form_refuses_bad_amounts(staff_client, paid_order):
     restock = staff_client.post(refund_page(paid_order), {**form, f"restock_{paid_order.lines.first().pk}": "5"})
     assert "Ensure this value is less than or equal to 1." in restock.content.decode()
     assert not Refund.objects.exists()
+
+
+def test_review_refuses_more_than_is_left_at_the_first_step_and_stripe_is_not_asked(staff_client, paid_order, monkeypatch):
+    asked = []
+    monkeypatch.setattr(gateway, "refund_create", lambda **kwargs: asked.append(kwargs))
+    form = form_fields(staff_client.get(refund_page(paid_order)).content.decode())
+
+    review = staff_client.post(refund_page(paid_order), {**form, "amount": "999,999", "review": "Review refund"})
+
+    html = review.content.decode()
+    assert review.templates[0].name == "admin/payments/refund_form.html"
+    assert review.context["form"].errors["amount"] == [
+        f"A refund of €999,999.00 is more than the €31.99 left to refund on order {paid_order.number}."
+    ]
+    assert "Review refund" in html and "stays paid" not in html and "Yes, refund" not in html
+    assert asked == [] and not Refund.objects.exists()
+
+
+def test_copies_promised_by_a_refund_in_flight_are_refused_beside_their_line(staff_client, paid_order):
+    piranesi = paid_order.lines.get(title="Piranesi")
+    Refund.objects.create(
+        order=paid_order, payment=paid_order.payment, amount=500, currency="EUR", restock={str(piranesi.pk): 1}
+    )
+    form = form_fields(staff_client.get(refund_page(paid_order)).content.decode())
+
+    review = staff_client.post(refund_page(paid_order), {**form, "amount": "1.00", f"restock_{piranesi.pk}": "1"})
+
+    assert review.context["form"].errors == {
+        f"restock_{piranesi.pk}": ["“Piranesi”: at most 0 of the 1 copies bought can go back to stock."]
+    }
+    assert "stays paid" not in review.content.decode()
 
 
 def test_stripe_failure_is_shown_on_the_order_page(staff_client, paid_order, emulated_stripe):

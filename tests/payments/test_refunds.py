@@ -9,11 +9,12 @@ from django.utils import timezone
 
 from bookstore.models import Book
 from orders.models import Order, OrderEvent
+from orders.services import Actor
 from payments import gateway
 from payments.models import Refund
 from payments.refunds.selectors import refund_available_amount, refund_state_token
 from payments.refunds.services import RefundError
-from payments.refunds.services import refund_create
+from payments.refunds.services import dispute_record, refund_check, refund_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -242,6 +243,12 @@ def test_refund_of_a_disputed_payment_fails_with_stripes_reason(pay_with, refund
     order.refresh_from_db()
     assert order.needs_attention and "disputed €31.99" in order.attention_reason
     assert order.events.filter(kind="flagged", actor=OrderEvent.Actor.WEBHOOK).count() == 1
+    # Stripe telling of the same dispute again is recognised by the dispute's id.
+    dispute_id = order.events.get(kind=OrderEvent.Kind.FLAGGED).reference
+    assert dispute_id.startswith("dp_")
+    dispute = {"id": dispute_id, "payment_intent": order.payment.stripe_payment_intent_id, "amount": 3199, "currency": "eur"}
+    dispute_record(dispute=dispute, actor=Actor.webhook("evt_again"))
+    assert order.events.filter(kind=OrderEvent.Kind.FLAGGED).count() == 1
 
     made = refund(order, refunder, 1000)
     assert made.status == Refund.Status.FAILED
@@ -262,3 +269,21 @@ def test_gateway_is_asked_with_the_refund_rows_key(paid_order, refunder, monkeyp
     made = refund(paid_order, refunder, 500)
     assert seen[0]["idempotency_key"] == f"order-{paid_order.number}-refund-{made.pk}"
     assert seen[0]["metadata"] == {"refund_id": str(made.pk), "order_number": paid_order.number}
+
+
+@pytest.mark.parametrize(
+    ("amount", "reason", "piranesi_copies", "code", "field"),
+    [
+        (0, "", 0, "invalid_amount", "amount"),
+        (100, "because", 0, "invalid_reason", "reason"),
+        (100, "", 2, "invalid_restock", "restock.{line}"),
+        (100, "", "two", "invalid_restock", "restock"),
+    ],
+)
+def test_refund_check_names_the_argument_at_fault(paid_order, amount, reason, piranesi_copies, code, field):
+    line_id = paid_order.lines.get(title="Piranesi").pk
+    restock = {line_id: piranesi_copies} if piranesi_copies else {}
+    with pytest.raises(RefundError) as refused:
+        refund_check(order=paid_order, amount=amount, reason=reason, restock=restock)
+    assert (refused.value.code, refused.value.field) == (code, field.format(line=line_id))
+    assert not Refund.objects.exists()
