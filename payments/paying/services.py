@@ -21,7 +21,7 @@ from bookstore.errors import ShopError
 from bookstore.locks import lock_order, lock_payment
 from bookstore.money import format_money
 from cart.services import cart_remove_purchased
-from orders.models import Order
+from orders.models import Order, OrderEvent
 from orders.services import (
     Actor,
     OrderError,
@@ -89,7 +89,7 @@ def payment_start(*, order_id: int) -> Payment:
             payment.save(update_fields=["stripe_payment_intent_id", "payment_intent", "client_secret", "status", "updated_at"])
             order_event_record(
                 order=order,
-                kind="payment_started",
+                kind=OrderEvent.Kind.PAYMENT_STARTED,
                 actor=Actor.system(),
                 message=f"PaymentIntent {intent.id} created for {format_money(intent.amount, order.currency)}.",
             )
@@ -186,6 +186,7 @@ def _apply_succeeded(*, order: Order, payment: Payment, intent, actor: Actor) ->
             order_flag(
                 order_id=order.pk,
                 actor=actor,
+                reference=intent["id"],
                 reason=(
                     f"Stripe reports {format_money(received, currency)} paid for an order of "
                     f"{format_money(order.total_amount, order.currency)}; not marked paid."
@@ -197,6 +198,7 @@ def _apply_succeeded(*, order: Order, payment: Payment, intent, actor: Actor) ->
             order_flag(
                 order_id=order.pk,
                 actor=actor,
+                reference=intent["id"],
                 reason=f"Payment of {format_money(received, currency)} succeeded after the order was canceled: refund it.",
             )
         return
@@ -265,7 +267,7 @@ def _apply_in_progress(*, order: Order, payment: Payment, intent, actor: Actor) 
         if is_new_failure:
             order_event_record(
                 order=order,
-                kind="payment_failed",
+                kind=OrderEvent.Kind.PAYMENT_FAILED,
                 actor=actor,
                 message=f"Payment failed: {message} ({decline_code or code}{f', charge {failed_charge}' if failed_charge else ''}).",
                 data={"code": code, "decline_code": decline_code},
