@@ -324,6 +324,10 @@ DJSTRIPE_USE_NATIVE_JSONFIELD = True
 # An order still pending this long after its PaymentIntent was created is asked about
 # at Stripe by payments_reconcile (a webhook may have been lost).
 PAYMENT_RECONCILE_AFTER_MINUTES = env.int("PAYMENT_RECONCILE_AFTER_MINUTES", default=5)
+# A shopper polling an order awaiting payment with no word from a webhook for this many
+# seconds makes the shop ask Stripe itself, at most once per order per throttle window.
+PAYMENT_HEAL_AFTER_SECONDS = env.int("PAYMENT_HEAL_AFTER_SECONDS", default=3)
+PAYMENT_HEAL_THROTTLE_SECONDS = env.int("PAYMENT_HEAL_THROTTLE_SECONDS", default=15)
 
 # --- Content-Security-Policy (django-csp) -----------------------------------------
 # Scripts only from the shop's own static files and Stripe.js; Stripe.js's frames and API

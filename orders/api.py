@@ -2,6 +2,7 @@
 
 import hashlib
 
+from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -15,7 +16,7 @@ from bookstore.api_errors import Conflict, ErrorSerializer
 from cart.services import cart_find
 from orders.forms import SHIPPING_COUNTRIES, SHIPPING_COUNTRY_REFUSED
 from orders.models import Order, OrderLine
-from orders.selectors import order_for_guest, order_for_owner, orders_for_user
+from orders.selectors import order_visible_to, orders_for_user
 from orders.services import ShippingAddress, order_place
 
 ACCESS_KEY_HEADER = "X-Order-Access-Key"
@@ -30,12 +31,17 @@ ORDER_ACCESS_KEY_PARAMETER = OpenApiParameter(
 )
 
 
-def order_for_request(request, number: str) -> Order:
-    """The order if the caller owns it or holds its guest key; 404 otherwise, whoever's it is."""
-    order = order_for_owner(number=number, user=request.user)
-    access_key = request.headers.get(ACCESS_KEY_HEADER)
-    if order is None and access_key:
-        order = order_for_guest(number=number, access_key=access_key)
+def order_for_request(
+    request, number: str, *, staff_permission: str | None = None, queryset: QuerySet[Order] | None = None
+) -> Order:
+    """The order if the caller may see it (orders/selectors.order_visible_to); 404 otherwise, whoever's it is."""
+    order = order_visible_to(
+        number=number,
+        user=request.user,
+        access_key=request.headers.get(ACCESS_KEY_HEADER),
+        staff_permission=staff_permission,
+        queryset=queryset,
+    )
     if order is None:
         raise NotFound("No order with that number is yours.")
     return order

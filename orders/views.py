@@ -4,9 +4,8 @@ import secrets
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.crypto import constant_time_compare
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -15,7 +14,7 @@ from cart.selectors import cart_lines, cart_totals
 from cart.services import cart_find
 from orders.forms import CheckoutForm
 from orders.models import Order
-from orders.selectors import order_detail_queryset, order_for_guest, orders_for_user
+from orders.selectors import guest_orders_visible, order_detail_queryset, order_visible_or_404, orders_for_user
 from orders.services import OrderError, ShippingAddress, order_place
 
 ORDERS_PER_PAGE = 10
@@ -42,14 +41,6 @@ def _order_page_queryset():
 def _remember_guest_order(request: HttpRequest, order: Order) -> None:
     kept = [pair for pair in request.session.get(GUEST_ORDERS_SESSION_KEY, []) if pair[0] != order.number]
     request.session[GUEST_ORDERS_SESSION_KEY] = [[order.number, order.access_key], *kept][:GUEST_ORDERS_KEPT]
-
-
-def _guest_orders(request: HttpRequest) -> list[Order]:
-    keys = dict(request.session.get(GUEST_ORDERS_SESSION_KEY, []))
-    if not keys:
-        return []
-    orders = Order.objects.filter(number__in=keys, user__isnull=True).order_by("-created_at", "-id")
-    return [order for order in orders if constant_time_compare(order.access_key, keys[order.number])]
 
 
 @require_http_methods(["GET", "POST"])
@@ -111,22 +102,22 @@ def order_list(request: HttpRequest) -> HttpResponse:
     page = None
     if request.user.is_authenticated:
         page = Paginator(orders_for_user(request.user), ORDERS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "orders/order_list.html", {"page": page, "guest_orders": _guest_orders(request)})
+    guest_orders = guest_orders_visible(access_keys=dict(request.session.get(GUEST_ORDERS_SESSION_KEY, [])))
+    return render(request, "orders/order_list.html", {"page": page, "guest_orders": guest_orders})
 
 
 @never_cache
 @login_required
 @require_GET
 def order_detail(request: HttpRequest, number: str) -> HttpResponse:
-    # Another shopper's order is a 404, as if it did not exist: a 403 would confirm that it does.
-    order = get_object_or_404(_order_page_queryset(), number=number, user=request.user)
+    order = order_visible_or_404(number=number, user=request.user, queryset=_order_page_queryset())
     return render(request, "orders/order_detail.html", {"order": order, "guest_access_key": ""})
 
 
 @never_cache
 @require_GET
 def order_guest_detail(request: HttpRequest, number: str, access_key: str) -> HttpResponse:
-    order = order_for_guest(number=number, access_key=access_key, queryset=_order_page_queryset())
-    if order is None:
-        raise Http404("No such order.")
+    order = order_visible_or_404(
+        number=number, user=request.user, access_key=access_key, queryset=_order_page_queryset()
+    )
     return render(request, "orders/order_detail.html", {"order": order, "guest_access_key": access_key})

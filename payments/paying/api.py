@@ -2,10 +2,9 @@
 
 from django.conf import settings
 from django.db.models import prefetch_related_objects
-from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, renderers, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,28 +13,21 @@ from bookstore.api_common import MoneyField
 from bookstore.api_errors import ErrorDocumentingAutoSchema, ErrorSerializer
 from orders.api import ORDER_ACCESS_KEY_PARAMETER, OrderSerializer, order_for_request
 from orders.models import Order
+from orders.selectors import order_detail_queryset
+from payments.documents.selectors import RECEIPT_STAFF_PERMISSION, downloadable_receipt, receipt_file_response
 from payments.gateway import PaymentGatewayError
-from payments.models import Payment, Receipt, Refund
-from payments.documents.services import receipt_filename
-from payments.paying.services import payment_start
+from payments.models import Payment, Refund
+from payments.paying.selectors import PaymentState, payment_state
+from payments.paying.services import payment_heal, payment_start
+
+RECEIPT_URL_HELP = "Where to download the receipt PDF (guests send their access key); null until it is ready."
 
 
-def downloadable_receipt(order: Order) -> Receipt | None:
-    """The order's receipt once a worker has rendered its PDF; numbered but unrendered is not there yet."""
-    return Receipt.objects.filter(order=order, rendered_at__isnull=False).exclude(pdf="").first()
-
-
-class ReceiptUrlMixin(serializers.Serializer):
-    receipt_url = serializers.SerializerMethodField(
-        help_text="Where to download the receipt PDF (guests send their access key); null until it is ready."
-    )
-
-    def get_receipt_url(self, order: Order) -> str | None:
-        if downloadable_receipt(order) is None:
-            return None
-        url = reverse("api:order_receipt", kwargs={"number": order.number})
-        request = self.context.get("request")
-        return request.build_absolute_uri(url) if request else url
+def _receipt_url(order: Order, request) -> str | None:
+    if downloadable_receipt(order) is None:
+        return None
+    url = reverse("api:order_receipt", kwargs={"number": order.number})
+    return request.build_absolute_uri(url) if request else url
 
 
 class PaymentStateSerializer(serializers.ModelSerializer):
@@ -57,12 +49,16 @@ class RefundSerializer(serializers.ModelSerializer):
         fields = ["amount", "status", "status_display", "created_at", "succeeded_at"]
 
 
-class OrderDetailSerializer(ReceiptUrlMixin, OrderSerializer):
+class OrderDetailSerializer(OrderSerializer):
     payment = PaymentStateSerializer(read_only=True, allow_null=True, help_text="Null until payment is started.")
     refunds = RefundSerializer(many=True, read_only=True)
+    receipt_url = serializers.SerializerMethodField(help_text=RECEIPT_URL_HELP)
 
     class Meta(OrderSerializer.Meta):
         fields = [*OrderSerializer.Meta.fields, "payment", "refunds", "receipt_url"]
+
+    def get_receipt_url(self, order: Order) -> str | None:
+        return _receipt_url(order, self.context.get("request"))
 
 
 class OrderDetailView(APIView):
@@ -73,7 +69,7 @@ class OrderDetailView(APIView):
         responses=OrderDetailSerializer,
     )
     def get(self, request, number: str):
-        order = order_for_request(request, number)
+        order = order_for_request(request, number, queryset=order_detail_queryset())
         prefetch_related_objects([order], "refunds")
         return Response(OrderDetailSerializer(order, context={"request": request}).data)
 
@@ -99,28 +95,26 @@ class PaymentStartedSerializer(serializers.ModelSerializer):
         return settings.STRIPE_JS_URL
 
 
-class PaymentStatusSerializer(ReceiptUrlMixin, serializers.ModelSerializer):
-    order_status = serializers.ChoiceField(source="status", choices=Order.Status.choices, read_only=True)
-    order_status_display = serializers.CharField(source="get_status_display", read_only=True)
-    paid = serializers.SerializerMethodField(help_text="True once Stripe confirmed the payment, also after refunds.")
-    payment_status = serializers.SerializerMethodField(help_text="Stripe's PaymentIntent status; null until payment is started.")
-    last_error_message = serializers.SerializerMethodField(help_text="Why the last attempt failed, for the shopper; empty otherwise.")
+class PaymentStatusSerializer(serializers.Serializer):
+    """`payments/paying/selectors.PaymentState`, the same state the order page polls, with the receipt's URL."""
 
-    class Meta:
-        model = Order
-        fields = ["number", "order_status", "order_status_display", "paid", "payment_status", "last_error_message", "receipt_url"]
+    number = serializers.CharField(read_only=True)
+    order_status = serializers.ChoiceField(choices=Order.Status.choices, read_only=True)
+    order_status_display = serializers.CharField(read_only=True)
+    paid = serializers.BooleanField(read_only=True, help_text="True once Stripe confirmed the payment, also after refunds.")
+    payment_status = serializers.ChoiceField(
+        choices=Payment.Status.choices,
+        allow_null=True,
+        read_only=True,
+        help_text="Stripe's PaymentIntent status; null until payment is started.",
+    )
+    last_error_message = serializers.CharField(
+        read_only=True, help_text="Why the last attempt failed, for the shopper; empty otherwise."
+    )
+    receipt_url = serializers.SerializerMethodField(help_text=RECEIPT_URL_HELP)
 
-    def get_paid(self, order: Order) -> bool:
-        return order.paid_at is not None
-
-    @extend_schema_field(serializers.ChoiceField(choices=Payment.Status.choices, allow_null=True))
-    def get_payment_status(self, order: Order) -> str | None:
-        payment = self.context["payment"]
-        return payment.status if payment else None
-
-    def get_last_error_message(self, order: Order) -> str:
-        payment = self.context["payment"]
-        return payment.last_error_message if payment else ""
+    def get_receipt_url(self, state: PaymentState) -> str | None:
+        return _receipt_url(self.context["order"], self.context.get("request"))
 
 
 class PaymentProviderError(exceptions.APIException):
@@ -147,8 +141,9 @@ class PaymentView(APIView):
     )
     def get(self, request, number: str):
         order = order_for_request(request, number)
-        payment = Payment.objects.filter(order=order).only("status", "last_error_message").first()
-        return Response(PaymentStatusSerializer(order, context={"request": request, "payment": payment}).data)
+        payment_heal(order=order)
+        state = payment_state(order=order)
+        return Response(PaymentStatusSerializer(state, context={"request": request, "order": order}).data)
 
     @extend_schema(
         tags=["payments"],
@@ -214,16 +209,11 @@ class ReceiptView(APIView):
         responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The receipt PDF.")},
     )
     def get(self, request, number: str):
-        order = order_for_request(request, number)
+        order = order_for_request(request, number, staff_permission=RECEIPT_STAFF_PERMISSION)
         receipt = downloadable_receipt(order)
         if receipt is None:
             raise exceptions.NotFound("This order's receipt is not ready yet.", code="receipt_not_ready")
-        response = FileResponse(
-            receipt.pdf.open("rb"), as_attachment=True, filename=receipt_filename(receipt), content_type="application/pdf"
-        )
-        # The receipt names the shopper: no shared cache may keep it.
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return receipt_file_response(receipt)
 
     def handle_exception(self, exc):
         response = super().handle_exception(exc)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from djstripe import models as djstripe_models
@@ -111,6 +112,44 @@ def payment_sync(*, payment_intent_id: str, actor: Actor) -> Payment | None:
     """Fetch the PaymentIntent from Stripe and apply its state to the order."""
     intent = gateway.payment_intent_retrieve(payment_intent_id)
     return payment_apply_intent(intent=intent, actor=actor)
+
+
+def payment_heal(*, order: Order) -> bool:
+    """Ask Stripe about the payment of an order whose shopper is waiting for it, when its
+    webhook seems lost; apply the answer with `payment_sync`. Returns whether Stripe was asked
+    (then `order` is refreshed).
+
+    Only for an order still awaiting payment whose PaymentIntent is not final, and only once
+    nothing has happened for PAYMENT_HEAL_AFTER_SECONDS, both to the payment row and since
+    someone started polling: the webhook nearly always comes first and saves the call. Then
+    at most once per PAYMENT_HEAL_THROTTLE_SECONDS per order however many tabs, clients and
+    web workers poll (`cache.add` is atomic). A Stripe error never breaks the poll: it is
+    logged and the caller answers the current state.
+    """
+    if order.status != Order.Status.PENDING_PAYMENT:
+        return False
+    payment = (
+        Payment.objects.filter(order=order, stripe_payment_intent_id__isnull=False)
+        .exclude(status__in=[Payment.Status.SUCCEEDED, Payment.Status.CANCELED])
+        .only("stripe_payment_intent_id", "updated_at")
+        .first()
+    )
+    if payment is None:
+        return False
+    now = timezone.now().timestamp()
+    # Remembered for as long as the order page keeps polling (five minutes) and then some.
+    waiting_since = cache.get_or_set(f"payment-heal:{order.number}:waiting-since", now, timeout=15 * 60)
+    if now - max(waiting_since, payment.updated_at.timestamp()) < settings.PAYMENT_HEAL_AFTER_SECONDS:
+        return False
+    if not cache.add(f"payment-heal:{order.number}", now, timeout=settings.PAYMENT_HEAL_THROTTLE_SECONDS):
+        return False
+    try:
+        payment_sync(payment_intent_id=payment.stripe_payment_intent_id, actor=Actor.system())
+    except ShopError as exc:
+        logger.warning("Could not ask Stripe about the payment of order %s for its waiting shopper: %s", order.number, exc)
+        return False
+    order.refresh_from_db()
+    return True
 
 
 def _payment_for_intent(intent) -> Payment | None:

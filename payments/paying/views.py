@@ -7,43 +7,26 @@ shows the payment's state there), so a bookmarked or reloaded return page tells 
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from orders.models import Order
-from orders.selectors import order_for_guest, order_for_owner
+from orders.selectors import order_visible_or_404
 from payments.gateway import PaymentGatewayError
-from payments.models import Payment
-from payments.paying.services import PaymentError, payment_start
-
-
-def _order_or_404(request: HttpRequest, number: str, access_key: str | None) -> Order:
-    if access_key is not None:
-        order = order_for_guest(number=number, access_key=access_key)
-    else:
-        order = order_for_owner(number=number, user=request.user)
-    if order is None:
-        raise Http404("No such order.")
-    return order
+from payments.paying.selectors import payment_state
+from payments.paying.services import PaymentError, payment_heal, payment_start
 
 
 def _order_page_url(order: Order, access_key: str | None) -> str:
     return order.get_guest_url() if access_key is not None else order.get_absolute_url()
 
 
-def _status_url(order: Order, access_key: str | None) -> str:
-    if access_key is not None:
-        return reverse("payments:guest_status", args=[order.number, access_key])
-    return reverse("payments:status", args=[order.number])
-
-
 @never_cache
 @require_GET
 def checkout(request: HttpRequest, number: str, access_key: str | None = None) -> HttpResponse:
-    order = _order_or_404(request, number, access_key)
+    order = order_visible_or_404(number=number, user=request.user, access_key=access_key)
     order_page = _order_page_url(order, access_key)
     try:
         payment = payment_start(order_id=order.pk)
@@ -67,15 +50,17 @@ def checkout(request: HttpRequest, number: str, access_key: str | None = None) -
 @never_cache
 @require_GET
 def payment_status(request: HttpRequest, number: str, access_key: str | None = None) -> JsonResponse:
-    """What the order page needs to know while it waits for Stripe's webhook."""
-    order = _order_or_404(request, number, access_key)
-    payment = Payment.objects.filter(order=order).only("status", "last_error_message").first()
+    """What the order page needs to know while it waits for Stripe's webhook; if the webhook
+    seems lost, Stripe is asked (`payment_heal`)."""
+    order = order_visible_or_404(number=number, user=request.user, access_key=access_key)
+    payment_heal(order=order)
+    state = payment_state(order=order)
     return JsonResponse(
         {
-            "order_status": order.status,
-            "order_status_display": order.get_status_display(),
-            "paid": order.paid_at is not None,
-            "payment_status": payment.status if payment else None,
-            "message": payment.last_error_message if payment else "",
+            "order_status": state.order_status,
+            "order_status_display": state.order_status_display,
+            "paid": state.paid,
+            "payment_status": state.payment_status,
+            "message": state.last_error_message,
         }
     )
