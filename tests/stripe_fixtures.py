@@ -82,11 +82,15 @@ def _webhooks_processed(deliveries_done: Callable[..., bool], timeout: float = 1
     return True
 
 
+def stripe_client(url: str, key: str, **options) -> stripe.StripeClient:
+    """A stripe-python client of the emulator at `url`; no retries unless asked, so failures show."""
+    options.setdefault("max_network_retries", 0)
+    return stripe.StripeClient(key, base_addresses={"api": url}, **options)
+
+
 @pytest.fixture
 def shopper_stripe(emulated_stripe) -> stripe.StripeClient:
-    return stripe.StripeClient(
-        settings.STRIPE_SECRET_KEY, base_addresses={"api": emulated_stripe.url}, max_network_retries=0
-    )
+    return stripe_client(emulated_stripe.url, settings.STRIPE_SECRET_KEY)
 
 
 def confirm_with(client: stripe.StripeClient, payment_intent_id: str, payment_method: str):
