@@ -1,4 +1,4 @@
-"""Receipt rendering: time and size of one PDF, and a Celery worker's memory over many renders.
+"""Receipt and credit note rendering (PDF/A-3b): time and size of one PDF, and a Celery worker's memory over many renders.
 
     .venv/bin/python bench/receipts_bench.py [--renders 200] [--worker-renders 500] [--max-tasks-per-child 50 0]
 
@@ -7,10 +7,12 @@ and recreates, and the broker REDIS_URL names (without it, kombu's filesystem tr
 under var/celery/, as `make run` does). Prints, for a one-page receipt (8 lines) and a
 40-line one, the median and 95th percentile of `receipt_pdf_bytes` in this process and the
 PDF's size. Then, for each --max-tasks-per-child value (0: never recycle), starts a real
-worker (prefork, one pool process), queues --worker-renders re-renders of one receipt
-through the `payments.receipt_refresh` task, and prints the pool process's and the whole
+worker (prefork, one pool process), issues --worker-renders credit notes (a receipt renders
+once and never again, so each render is a new document) and queues their renders through
+the `payments.credit_note_render` task, and prints the pool process's and the whole
 worker's peak memory (RSS of the pool process, PSS of the worker's processes together),
-sampled from /proc every 20 ms.
+sampled from /proc every 20 ms, and the pool process's RSS after the first and the last
+tenth of the renders (flat means no growth per render).
 """
 
 from __future__ import annotations
@@ -78,9 +80,31 @@ def memory_kib(pid: int, field: str, source: str) -> int:
     return 0
 
 
+def credit_notes(order, count: int) -> list[int]:
+    """`count` one-cent refunds of the order, each with its credit note, as a refund's success issues them."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from payments.documents.services import credit_note_issue
+    from payments.models import Payment, Refund
+
+    payment = Payment.objects.get(order=order)
+    ids = []
+    for _ in range(count):
+        with transaction.atomic():
+            refund = Refund.objects.create(
+                order=order, payment=payment, amount=1, currency=order.currency,
+                status=Refund.Status.SUCCEEDED, succeeded_at=timezone.now(),
+            )
+            ids.append(credit_note_issue(refund=refund).pk)
+    return ids
+
+
 def worker_memory(order, renders: int, max_tasks_per_child: int) -> dict[str, float]:
-    from payments.tasks import receipt_refresh_task
+    from payments.tasks import credit_note_render_task
     from tests.celery_fixtures import CeleryWorker
+
+    note_ids = credit_notes(order, renders)
 
     base = Path(tempfile.mkdtemp(prefix="receipts-bench-worker-"))
     (base / "mail").mkdir()
@@ -88,11 +112,14 @@ def worker_memory(order, renders: int, max_tasks_per_child: int) -> dict[str, fl
         media_root=Path(os.environ["DJANGO_MEDIA_ROOT"]),
         mail_dir=base / "mail",
         log_path=base / "worker.log",
+        # Renders never call Stripe: nothing needs to listen there.
+        stripe_url="http://127.0.0.1:9",
         # Celery refuses 0; a limit above the number of renders never recycles.
         max_tasks_per_child=max_tasks_per_child or renders + 1,
     )
     worker.start()
     peaks = {"pool": 0, "total": 0}
+    pool_rss_after: dict[str, float] = {}
     done = threading.Event()
 
     def sample() -> None:
@@ -109,15 +136,25 @@ def worker_memory(order, renders: int, max_tasks_per_child: int) -> dict[str, fl
     sampler.start()
     started = time.perf_counter()
     try:
-        results = [receipt_refresh_task.apply_async(kwargs={"order_id": order.pk}, ignore_result=False) for _ in range(renders)]
-        for result in results:
+        results = [credit_note_render_task.apply_async(kwargs={"credit_note_id": pk}, ignore_result=False) for pk in note_ids]
+        for index, result in enumerate(results, start=1):
             result.get(timeout=120)
+            if index in (max(1, renders // 10), renders):
+                pool_rss_after["first" if index < renders else "last"] = max(
+                    memory_kib(pid, "VmRSS", "status") for pid in worker.pool_pids() or [0]
+                ) / 1024
     finally:
         elapsed = time.perf_counter() - started
         done.set()
         sampler.join()
         worker.stop()
-    return {"pool_mib": peaks["pool"] / 1024, "total_mib": peaks["total"] / 1024, "per_task_ms": 1000 * elapsed / renders}
+    return {
+        "pool_mib": peaks["pool"] / 1024,
+        "total_mib": peaks["total"] / 1024,
+        "per_task_ms": 1000 * elapsed / renders,
+        "first_tenth_mib": pool_rss_after.get("first", 0.0),
+        "last_mib": pool_rss_after.get("last", 0.0),
+    }
 
 
 def main() -> None:
@@ -137,8 +174,9 @@ def main() -> None:
     from bookstore.celery import app
 
     app.control.purge()
+    from payments.documents import services as receipts
 
-    print(f"Receipt render in this process ({args.renders} renders each, WeasyPrint, A4, DejaVu Sans):")
+    print(f"Receipt render in this process ({args.renders} renders each, WeasyPrint PDF/A-3b, A4, DejaVu Sans):")
     orders = {}
     for label, lines in (("one page, 8 lines", 8), ("40 lines", 40)):
         orders[lines] = paid_order(lines)
@@ -147,13 +185,16 @@ def main() -> None:
             f"  {label:18} median {1000 * statistics.median(timings):6.1f} ms   p95 {1000 * percentile(timings, 0.95):6.1f} ms"
             f"   PDF {size / 1024:5.1f} KiB, {pages} page(s)"
         )
-    print(f"Worker, prefork with one pool process, {args.worker_renders} re-renders of the 8-line receipt:")
+    print(f"Worker, prefork with one pool process, {args.worker_renders} credit notes of the 8-line order rendered:")
     for limit in args.max_tasks_per_child:
-        figures = worker_memory(orders[8], args.worker_renders, limit)
+        order = paid_order(8)
+        receipts.receipt_issue(order_id=order.pk)
+        figures = worker_memory(order, args.worker_renders, limit)
         label = f"--max-tasks-per-child {limit}" if limit else "no --max-tasks-per-child"
         print(
             f"  {label:28} peak: pool process RSS {figures['pool_mib']:6.1f} MiB, worker total PSS {figures['total_mib']:6.1f} MiB"
-            f"   ({figures['per_task_ms']:.0f} ms per task end to end)"
+            f"   ({figures['per_task_ms']:.0f} ms per task end to end)\n"
+            f"  {'':28} pool process RSS after the first tenth {figures['first_tenth_mib']:6.1f} MiB, after the last {figures['last_mib']:6.1f} MiB"
         )
 
 
