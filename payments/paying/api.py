@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db.models import prefetch_related_objects
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, renderers, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,9 +14,16 @@ from bookstore.api_errors import ErrorDocumentingAutoSchema, ErrorSerializer
 from orders.api import ORDER_ACCESS_KEY_PARAMETER, OrderSerializer, order_for_request
 from orders.models import Order
 from orders.selectors import order_detail_queryset
-from payments.documents.selectors import RECEIPT_STAFF_PERMISSION, downloadable_receipt, receipt_file_response
+from payments.documents.selectors import (
+    CREDIT_NOTE_STAFF_PERMISSION,
+    RECEIPT_STAFF_PERMISSION,
+    credit_note_file_response,
+    downloadable_credit_notes,
+    downloadable_receipt,
+    receipt_file_response,
+)
 from payments.gateway import PaymentGatewayError
-from payments.models import Payment, Refund
+from payments.models import CreditNote, Payment, Refund
 from payments.paying.selectors import PaymentState, payment_state
 from payments.paying.services import payment_heal, payment_start
 
@@ -49,16 +56,41 @@ class RefundSerializer(serializers.ModelSerializer):
         fields = ["amount", "status", "status_display", "created_at", "succeeded_at"]
 
 
+class CreditNoteSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(source="display_number", read_only=True)
+    amount = MoneyField(amount="amount")
+    cancels = serializers.CharField(
+        source="cancels.display_number", read_only=True, allow_null=True, default=None,
+        help_text="For a cancellation: the credit note it cancels (its refund failed after succeeding).",
+    )
+    url = serializers.SerializerMethodField(help_text="Where to download its PDF (guests send their access key).")
+
+    class Meta:
+        model = CreditNote
+        fields = ["number", "kind", "amount", "cancels", "created_at", "url"]
+
+    def get_url(self, note: CreditNote) -> str:
+        url = reverse("api:order_credit_note", kwargs={"number": note.order.number, "credit_note": note.number})
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+
 class OrderDetailSerializer(OrderSerializer):
     payment = PaymentStateSerializer(read_only=True, allow_null=True, help_text="Null until payment is started.")
     refunds = RefundSerializer(many=True, read_only=True)
     receipt_url = serializers.SerializerMethodField(help_text=RECEIPT_URL_HELP)
+    credit_notes = serializers.SerializerMethodField(help_text="The order's credit notes and cancellations, once rendered.")
 
     class Meta(OrderSerializer.Meta):
-        fields = [*OrderSerializer.Meta.fields, "payment", "refunds", "receipt_url"]
+        fields = [*OrderSerializer.Meta.fields, "payment", "refunds", "receipt_url", "credit_notes"]
 
     def get_receipt_url(self, order: Order) -> str | None:
         return _receipt_url(order, self.context.get("request"))
+
+    @extend_schema_field(CreditNoteSerializer(many=True))
+    def get_credit_notes(self, order: Order) -> list:
+        notes = downloadable_credit_notes(order).select_related("order", "cancels")
+        return CreditNoteSerializer(notes, many=True, context=self.context).data
 
 
 class OrderDetailView(APIView):
@@ -204,7 +236,7 @@ class ReceiptView(APIView):
         tags=["payments"],
         summary="The order's receipt as a PDF",
         description="There once Stripe confirmed the payment and a worker rendered the receipt (seconds, usually): "
-        "404 until then. After a refund it is rendered again with the refunds.",
+        "404 until then. It never changes: a refund issues a credit note instead (the order's `credit_notes`).",
         parameters=[ORDER_ACCESS_KEY_PARAMETER],
         responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The receipt PDF.")},
     )
@@ -221,3 +253,20 @@ class ReceiptView(APIView):
         self.request.accepted_renderer = renderers.JSONRenderer()
         self.request.accepted_media_type = renderers.JSONRenderer.media_type
         return response
+
+
+class CreditNoteView(ReceiptView):
+    @extend_schema(
+        tags=["payments"],
+        summary="One of the order's credit notes (or cancellations) as a PDF",
+        description="A refund that succeeded issues a credit note naming the receipt; a worker renders it "
+        "(seconds, usually): 404 until then. Numbers as in the order's `credit_notes`, without the C- prefix.",
+        parameters=[ORDER_ACCESS_KEY_PARAMETER],
+        responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The credit note PDF.")},
+    )
+    def get(self, request, number: str, credit_note: int):
+        order = order_for_request(request, number, staff_permission=CREDIT_NOTE_STAFF_PERMISSION)
+        note = downloadable_credit_notes(order).filter(number=credit_note).first()
+        if note is None:
+            raise exceptions.NotFound("No such credit note, or it is not ready yet.", code="credit_note_not_ready")
+        return credit_note_file_response(note)
