@@ -100,6 +100,7 @@ def refund_notify_task(refund_id: int) -> None:
     """Email the shopper about a succeeded refund, once."""
     refund_notify(refund_id=refund_id)
 
+
 class WebhookTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
         webhook_give_up(message_id=kwargs["message_id"], error=f"{type(exc).__name__}: {exc}")

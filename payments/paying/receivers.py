@@ -12,7 +12,7 @@ from orders.services import Actor, OrderError
 from orders.signals import order_superseding
 from payments import gateway
 from payments.models import Payment
-from payments.paying.services import payment_apply_intent, payment_sync
+from payments.paying.services import payment_cancel
 
 
 @receiver(order_superseding, dispatch_uid="payments_cancel_superseded_payment")
@@ -27,23 +27,17 @@ def cancel_superseded_payment(sender, order: Order, actor: Actor, **kwargs) -> N
         # No PaymentIntent, so no client secret was handed out: nobody can pay this order.
         return
     try:
-        intent = gateway.payment_intent_cancel(
-            payment.stripe_payment_intent_id, idempotency_key=f"order-{order.number}-supersede"
-        )
+        payment = payment_cancel(payment=payment, purpose="supersede", actor=actor)
     except gateway.PaymentGatewayError as exc:
-        if exc.stripe_code != "payment_intent_unexpected_state":
-            raise OrderError(
-                f"We could not stop the payment of your earlier order {order.number}, so it was not replaced. "
-                f"{exc.message}",
-                code=exc.code,
-            ) from exc
-        # Stripe cancels nothing that succeeded or is still processing: apply what it is now.
-        payment = payment_sync(payment_intent_id=payment.stripe_payment_intent_id, actor=actor)
-        if payment.status in (Payment.Status.SUCCEEDED, Payment.Status.CANCELED):
-            return
         raise OrderError(
-            f"The payment for your earlier order {order.number} is still being confirmed, so it cannot be replaced. "
-            "Its books are held for it; look at the order to see how it ends.",
-            code="payment_in_progress",
+            f"We could not stop the payment of your earlier order {order.number}, so it was not replaced. "
+            f"{exc.message}",
+            code=exc.code,
         ) from exc
-    payment_apply_intent(intent=intent, actor=actor)
+    if payment is None or payment.status in (Payment.Status.SUCCEEDED, Payment.Status.CANCELED):
+        return
+    raise OrderError(
+        f"The payment for your earlier order {order.number} is still being confirmed, so it cannot be replaced. "
+        "Its books are held for it; look at the order to see how it ends.",
+        code="payment_in_progress",
+    )

@@ -10,7 +10,6 @@ nothing left to do). Locks as bookstore/locks.py orders them: order, then paymen
 
 import logging
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
@@ -19,7 +18,7 @@ from django.utils import timezone
 from djstripe import models as djstripe_models
 
 from bookstore.errors import ShopError
-from bookstore.locks import lock_order, lock_payment
+from bookstore.locks import lock_cart, lock_order, lock_payment
 from bookstore.money import format_money
 from cart.services import cart_remove_purchased
 from orders.models import Order, OrderEvent
@@ -188,9 +187,16 @@ def payment_apply_intent(*, intent, actor: Actor) -> Payment | None:
     # Stripe calls (the charge, dj-stripe's mirrors) happen before the order is locked, so
     # the lock is held only while our rows change.
     mirrored_intent = stripe_mirror(djstripe_models.PaymentIntent, intent)
-    charge = _latest_charge(intent) if intent["status"] == Payment.Status.SUCCEEDED else None
+    succeeded = intent["status"] == Payment.Status.SUCCEEDED
+    charge = _latest_charge(intent) if succeeded else None
     mirrored_charge = stripe_mirror(djstripe_models.Charge, charge) if charge else None
+    # A payment that succeeds clears the cart in the same transaction as the order turns
+    # paid, so a shopper who sees "paid" never sees the books still in the cart; the
+    # cart's lock comes before the order's (bookstore/locks.py).
+    cart_id = Order.objects.filter(pk=payment.order_id).values_list("cart_id", flat=True).first() if succeeded else None
     with transaction.atomic():
+        if cart_id is not None:
+            lock_cart(cart_id)
         order = lock_order(payment.order_id)
         payment = lock_payment(payment.pk)
         if mirrored_intent is not None and payment.payment_intent_id is None:
@@ -249,11 +255,12 @@ def _apply_succeeded(*, order: Order, payment: Payment, intent, actor: Actor) ->
     )
     receipt_request(order_id=order.pk)
     if order.cart_id:
-        # After commit: the cart's lock comes before the order's (bookstore/locks.py).
-        transaction.on_commit(partial(_cart_remove_purchased, order), robust=True)
+        _cart_remove_purchased(order)
 
 
 def _cart_remove_purchased(order: Order) -> None:
+    # Usually the cart locked first above; one merged into an account's meanwhile is locked
+    # here, after the order: a sign-in racing its own payment, rare enough to wait on.
     bought: dict[int, int] = {}
     for line in order.lines.all():
         if line.book_id:
@@ -366,17 +373,33 @@ def payments_release_expired(*, now: datetime | None = None) -> list[str]:
     ).select_related("order")
     numbers, still_open = [], []
     for payment in expired_with_payment:
+        order_id, number = payment.order_id, payment.order.number
         try:
-            intent = gateway.payment_intent_cancel(
-                payment.stripe_payment_intent_id, idempotency_key=f"order-{payment.order.number}-expire"
-            )
+            payment = payment_cancel(payment=payment, purpose="expire", actor=Actor.system())
         except gateway.PaymentGatewayError as exc:
-            still_open.append(payment.order_id)
-            if exc.stripe_code == "payment_intent_unexpected_state":
-                payment_sync(payment_intent_id=payment.stripe_payment_intent_id, actor=Actor.system())
-            else:
-                logger.warning("Could not cancel the payment of expired order %s: %s", payment.order.number, exc)
-            continue
-        payment_apply_intent(intent=intent, actor=Actor.system())
-        numbers.append(payment.order.number)
+            logger.warning("Could not cancel the payment of expired order %s: %s", number, exc)
+            payment = None
+        if payment is not None and payment.status == Payment.Status.CANCELED:
+            numbers.append(number)
+        else:
+            # Paid meanwhile, still processing, or Stripe unreachable: the next run looks again.
+            still_open.append(order_id)
     return numbers + order_expire_unpaid(now=cutoff, skip_order_ids=still_open)
+
+
+def payment_cancel(*, payment: Payment, purpose: str, actor: Actor) -> Payment | None:
+    """Cancel the payment's PaymentIntent at Stripe and apply the answer; the payment as it is now.
+
+    Stripe cancels nothing that succeeded or is processing (`payment_intent_unexpected_state`):
+    then the PaymentIntent is synced instead, which may mark the order paid. Any other refusal
+    raises `gateway.PaymentGatewayError`. `purpose` keeps each reason's idempotency key apart.
+    """
+    try:
+        intent = gateway.payment_intent_cancel(
+            payment.stripe_payment_intent_id, idempotency_key=f"order-{payment.order.number}-{purpose}"
+        )
+    except gateway.PaymentGatewayError as exc:
+        if exc.stripe_code != "payment_intent_unexpected_state":
+            raise
+        return payment_sync(payment_intent_id=payment.stripe_payment_intent_id, actor=actor)
+    return payment_apply_intent(intent=intent, actor=actor)

@@ -20,7 +20,7 @@ OTHER_SECRET_KEY = "sk_test_" + "anotherKey" * 3
 PUBLISHABLE_KEY = "pk_test_" + "emulatorTests" * 2
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def emulator(stripe_emulator) -> Emulator:
     return stripe_emulator
 
