@@ -169,7 +169,8 @@ LOGOUT_REDIRECT_URL = "catalogue:book_list"
 
 # --- Language and time ------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# The shop's own zone: pages, documents and the admin show times in it, and say which.
+TIME_ZONE = env("SHOP_TIME_ZONE", default="Europe/Dublin")
 USE_I18N = True
 USE_TZ = True
 

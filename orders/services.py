@@ -261,7 +261,7 @@ def _order_place_locked(
         kind=OrderEvent.Kind.PLACED,
         actor=Actor.shopper(user),
         to_status=order.status,
-        message=f"Order placed; stock reserved until {order.reserved_until:%Y-%m-%d %H:%M} UTC."
+        message=f"Order placed; stock reserved until {timezone.localtime(order.reserved_until):%Y-%m-%d %H:%M %Z}."
         + (f" It replaces order {', '.join(replaced)}." if replaced else ""),
         data={"replaces": replaced} if replaced else None,
     )
