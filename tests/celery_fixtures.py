@@ -64,6 +64,7 @@ class CeleryWorker:
     stripe_url: str
     name: str = field(default_factory=lambda: f"tests-{uuid.uuid4().hex[:8]}@localhost")
     max_tasks_per_child: int = 20
+    concurrency: int = 1
     process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -81,7 +82,7 @@ class CeleryWorker:
             "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "tests-only-secret-key"),
         }
         command = [
-            str(CELERY), "-A", "bookstore", "worker", "--pool", "prefork", "--concurrency", "1",
+            str(CELERY), "-A", "bookstore", "worker", "--pool", "prefork", "--concurrency", str(self.concurrency),
             "--max-tasks-per-child", str(self.max_tasks_per_child), "--prefetch-multiplier", "1", "--loglevel", "INFO",
             "--hostname", self.name, "--without-mingle", "--without-gossip",
         ]  # fmt: skip

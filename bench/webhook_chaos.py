@@ -1,0 +1,163 @@
+"""Webhook chaos: many payments with every event delivered twice, overlapping, shuffled, and
+each delivery's first attempt failing; then what the database says happened, and how often.
+
+    .venv/bin/python bench/webhook_chaos.py [--orders 1000] [--threads 8] [--worker-concurrency 4]
+        [--webhook-concurrency 8] [--latency 0] [--emulator-rate-limit N] [--shop-rate-limit 90]
+
+The same shop as bench/payments_bench.py (emulator, gunicorn, a real Celery worker on Redis
+db 12, its own database, BENCH_DATABASE_URL, default .../bookstore_chaos_bench), with the
+emulator's faults `duplicate`, `shuffle` and `fail_first: 1` and several deliveries in flight
+per endpoint, so an event's two deliveries usually overlap. Each order is a shopper's own cart
+of two books, and after ordering the shopper puts one more copy of the first book in the
+cart: a correct payment takes out what was ordered and leaves that copy.
+
+Prints, from the database and the worker's mail folder: orders paid, carts cleared (the
+ordered copies gone, the later copy still there), receipts emailed (receipt rows with
+`emailed_at`), and double effects, each defined where it is counted; then the elapsed time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import email.policy
+import os
+import re
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bookstore_chaos_bench")
+
+from bench.payments_bench import (  # noqa: E402
+    Shop,
+    delivery_figures,
+    inbox_figures,
+    place_orders,
+    shop_and_confirm,
+    settings_line,
+    shop_options,
+    wait_until_paid,
+    webhooks_processed,
+)
+
+FAULTS = {"duplicate": True, "shuffle": True, "fail_first": 1}
+# receipt_email's subject.
+RECEIPT_SUBJECT = re.compile(r"^Your receipt \S+ for order (?P<order>\S+)$")
+
+
+def receipt_emails_per_order(mail_dir: Path) -> Counter:
+    """How many receipt emails the worker sent for each order number (Django's file backend)."""
+    separator = b"\n" + b"-" * 79 + b"\n"
+    sent: Counter = Counter()
+    for path in mail_dir.glob("*.log"):
+        for chunk in path.read_bytes().split(separator):
+            if not chunk.strip():
+                continue
+            subject = email.message_from_bytes(chunk, policy=email.policy.default).get("Subject", "")
+            if match := RECEIPT_SUBJECT.match(subject):
+                sent[match["order"]] += 1
+    return sent
+
+
+def outcome(order_ids: list[int], mail_dir: Path) -> list[tuple[str, int]]:
+    from django.db.models import Count
+
+    from cart.models import CartLine
+    from orders.models import Order, OrderEvent
+    from payments.models import Payment, Receipt
+
+    orders = Order.objects.filter(pk__in=order_ids)
+    lines = {
+        order.pk: (order.cart_id, {line.book_id: line.quantity for line in order.lines.all()})
+        for order in orders.prefetch_related("lines")
+    }
+    in_cart: dict[int, dict[int, int]] = {}
+    for cart_id, book_id, quantity in CartLine.objects.filter(cart_id__in=[c for c, _ in lines.values()]).values_list(
+        "cart_id", "book_id", "quantity"
+    ):
+        in_cart.setdefault(cart_id, {})[book_id] = quantity
+    cleared = removed_twice = 0
+    for cart_id, ordered in lines.values():
+        # place_orders ordered the first book once and the second twice, then added one more
+        # of the first: a paid order's cart holds exactly that one copy.
+        first = min(ordered, key=lambda book: ordered[book])
+        left = in_cart.get(cart_id, {})
+        if left == {first: 1}:
+            cleared += 1
+        elif left.get(first, 0) < 1:
+            removed_twice += 1
+    paid_events = (
+        OrderEvent.objects.filter(order__in=order_ids, kind=OrderEvent.Kind.PAID)
+        .values("order").annotate(n=Count("id")).filter(n__gt=1).count()
+    )
+    emails = receipt_emails_per_order(mail_dir)
+    numbers = dict(orders.values_list("pk", "number"))
+    emailed = Receipt.objects.filter(order__in=order_ids, emailed_at__isnull=False).count()
+    stock_given_back = orders.filter(status=Order.Status.PAID, stock_released=True).count()
+    return [
+        ("orders paid", orders.filter(status=Order.Status.PAID).count()),
+        ("carts cleared (ordered copies gone, the copy added later kept)", cleared),
+        ("receipts emailed (receipt rows with emailed_at)", emailed),
+        ("receipt emails sent (worker's mail folder)", sum(emails[numbers[pk]] for pk in order_ids)),
+        ("double: orders with more than one 'paid' OrderEvent", paid_events),
+        ("double: orders with more than one receipt row", orders.annotate(n=Count("receipt")).filter(n__gt=1).count()),
+        ("double: orders whose receipt was emailed more than once", sum(emails[numbers[pk]] > 1 for pk in order_ids)),
+        ("double: carts that lost the copy added after ordering (a line removed twice)", removed_twice),
+        ("double: paid orders whose reserved stock was given back", stock_given_back),
+        ("payments not 'succeeded' in our rows", orders.exclude(payment__status=Payment.Status.SUCCEEDED).count()),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    shop_options(parser, orders=1000, latency="0", emulator_rate_limit=None)
+    args = parser.parse_args()
+    if args.webhook_concurrency < 4:
+        parser.error("--webhook-concurrency must be at least 4: the point is overlapping deliveries")
+
+    shop = Shop(args, faults=FAULTS)
+    try:
+        shop.start()
+        orders = place_orders(args.orders, extra_copy=True)
+        order_ids = [order.pk for order in orders]
+        began = time.monotonic()
+        seen = shop_and_confirm(orders, threads=args.threads, emulator_url=shop.emulator.url)
+        wait_until_paid(order_ids, timeout=args.timeout)
+        settled = webhooks_processed(shop.emulator, timeout=args.timeout)
+        # The last receipts are emailed after the last order is paid.
+        deadline = time.monotonic() + args.timeout
+        from payments.models import Receipt
+
+        while Receipt.objects.filter(order__in=order_ids, emailed_at__isnull=False).count() < len(order_ids):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        elapsed = time.monotonic() - began
+        figures = outcome(order_ids, shop.mail_dir)
+        stats = shop.emulator.stats()
+        deliveries_line = delivery_figures(shop.emulator)
+        inbox_line = inbox_figures()
+    finally:
+        shop.stop()
+
+    print(f"{settings_line(args)}; faults {FAULTS}")
+    print(f"payment_start refused {len(seen.errors)} times", *sorted(set(seen.errors))[:3])
+    print(deliveries_line)
+    print(
+        f"emulator: {stats['webhook_attempts']} webhook attempts, "
+        f"at most {stats['webhooks_in_flight_peak']} in flight to the endpoint at once"
+    )
+    print(inbox_line)
+    width = max(len(label) for label, _ in figures)
+    for label, value in figures:
+        print(f"  {label:{width}}  {value}")
+    print(f"elapsed: {elapsed:.1f} s from the first payment started to the last receipt emailed"
+          + ("" if settled else " (the inbox had not settled within the timeout)"))
+
+
+if __name__ == "__main__":
+    main()
