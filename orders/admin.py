@@ -6,6 +6,7 @@ from django.contrib.auth import get_permission_codename
 
 from bookstore.money import format_money
 from orders.models import Order, OrderEvent, OrderLine
+from orders.signals import order_admin_viewing
 from orders.templatetags.order_pages import country_name
 
 
@@ -103,6 +104,12 @@ class OrderAdmin(admin.ModelAdmin):
         # Every field is read-only, so a Save button would only promise an edit that cannot happen.
         extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False}
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # Here, after the permission checks and before the page reads the order's money.
+        if obj is not None:
+            order_admin_viewing.send(sender=Order, order=obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj, form, change):
         # A crafted POST of the change form must not write the order behind the services' back.

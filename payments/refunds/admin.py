@@ -6,29 +6,52 @@ a confirmation that says what will happen, then the order's page with the result
 only reads what was typed; the refund service's `refund_check` decides, and its refusal is
 shown on the form, before any confirmation is offered. They need the `orders.refund_order`
 permission (403 without it). Registered from PaymentsConfig.ready(), beside payments/admin.py.
+
+After any failure the pages say what Stripe did, read back, never a guess: a refused stale
+confirmation, or one that broke after its pending row was written (a Stripe call may have
+refunded), lists each refund made since the form was opened, those still in flight first
+asked of Stripe (`refund_sync`, no lock held). The form and the order's page ask Stripe about
+one refund it answered but never settled (its webhook lost or late), so neither shows
+"pending" for a refund Stripe made long ago.
 """
+
+import logging
+from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from bookstore.errors import ShopError
 from bookstore.money import format_money, from_minor_units
 from orders.models import Order
+from orders.services import Actor
+from orders.signals import order_admin_viewing
 from payments.admin import OrderMoneyAdmin
 from payments.models import Refund
 from payments.refunds.forms import RefundForm
 from payments.refunds.selectors import (
+    FAILED_STATUSES,
+    IN_FLIGHT_STATUSES,
     refund_available_amount,
     refund_in_flight_amount,
+    refund_quiet_in_flight,
     refund_state_token,
     refund_window_closes_at,
+    refunds_since,
 )
-from payments.refunds.services import RefundError, refund_check, refund_create
+from payments.refunds.services import RefundError, refund_check, refund_create, refund_sync
+
+logger = logging.getLogger(__name__)
 
 REFUND_PERMISSION = "orders.refund_order"
+# Stripe's webhook settles a pending refund within seconds: a refund left pending longer is
+# worth asking Stripe about when staff look at it.
+READ_BACK_AFTER = timedelta(seconds=10)
 
 
 @admin.register(Refund)
@@ -60,6 +83,8 @@ class RefundAdmin(OrderMoneyAdmin):
             raise PermissionDenied
         order = get_object_or_404(Order.objects.select_related("payment"), pk=order_id)
         order_url = reverse("admin:orders_order_change", args=[order.pk])
+        if request.method != "POST":
+            refund_read_back_quiet(order=order)
         available = refund_available_amount(order=order)
         if available == 0:
             self.message_user(
@@ -87,17 +112,36 @@ class RefundAdmin(OrderMoneyAdmin):
                 return self._render(request, "admin/payments/refund_form.html", order, form, available)
             if "confirm" not in request.POST:
                 return self._render(request, "admin/payments/refund_confirm.html", order, form, available)
-            refund = refund_create(
-                order_id=order.pk, note=form.cleaned_data["note"], staff_user=request.user, **self._refund_request(form)
-            )
+            self._refund(request, order, form)
         except RefundError as exc:
             if exc.code == "stale_form":
                 self.message_user(request, exc.message, messages.WARNING)
+                self._report_since(request, order, form.cleaned_data["state"])
                 return HttpResponseRedirect(order_url)
             form.add_refusal(exc.field, exc.message)
             return self._render(request, "admin/payments/refund_form.html", order, form, available)
-        self._report(request, refund)
         return HttpResponseRedirect(order_url)
+
+    def _refund(self, request, order: Order, form: RefundForm) -> None:
+        """'Yes, refund': says how the refund went, even when the shop broke after asking Stripe."""
+        try:
+            refund = refund_create(
+                order_id=order.pk, note=form.cleaned_data["note"], staff_user=request.user, **self._refund_request(form)
+            )
+        except RefundError:
+            raise
+        except Exception:
+            # The pending row was committed before Stripe was called, so Stripe may have
+            # refunded whatever broke afterwards (a locked database while applying its
+            # answer): a 500 page would hide that, and a reload would be refused as stale.
+            logger.exception("Refund of order %s broke; reporting the refunds since its form was opened", order.number)
+            self.message_user(
+                request, f"Something went wrong in the shop while refunding order {order.number}.", messages.ERROR
+            )
+            if not self._report_since(request, order, form.cleaned_data["state"]):
+                self.message_user(request, "Nothing was sent to Stripe: nothing was refunded.", messages.INFO)
+            return
+        self._report(request, refund)
 
     @staticmethod
     def _refund_request(form: RefundForm) -> dict:
@@ -142,3 +186,52 @@ class RefundAdmin(OrderMoneyAdmin):
             )
         else:
             self.message_user(request, f"The refund of {amount} failed: {refund.failure_reason}", messages.ERROR)
+
+    def _report_since(self, request, order: Order, state: str) -> list[Refund]:
+        """Say, one message each, what became of the refunds made since the form was opened."""
+        refunds = [refund_read_back(refund=refund) for refund in refunds_since(order=order, state=state)]
+        for refund in refunds:
+            by = "in Stripe's dashboard" if refund.origin == Refund.Origin.STRIPE else f"by {refund.created_by or 'the shop'}"
+            if refund.status == Refund.Status.SUCCEEDED:
+                level = messages.SUCCESS
+            elif refund.status in FAILED_STATUSES:
+                level = messages.ERROR
+            else:
+                level = messages.INFO
+            self.message_user(request, f"Since this form was opened, {by}: {refund_words(refund)}.", level)
+        return refunds
+
+
+def refund_words(refund: Refund) -> str:
+    """A refund's state as Stripe last told us, in a sentence for staff."""
+    amount = format_money(refund.amount, refund.currency)
+    if refund.status == Refund.Status.SUCCEEDED:
+        return f"{amount} refunded (Stripe id {refund.stripe_refund_id})"
+    if refund.status in FAILED_STATUSES:
+        return f"{amount} {refund.get_status_display().lower()}: {refund.failure_reason.rstrip('.')}"
+    if refund.stripe_refund_id:
+        return f"Stripe is still processing {amount} (Stripe id {refund.stripe_refund_id})"
+    return (
+        f"{amount} was sent to Stripe, whose answer is not recorded yet; "
+        "the shop will update this refund when Stripe's notification arrives"
+    )
+
+
+def refund_read_back(*, refund: Refund) -> Refund:
+    """Stripe's answer on a refund still in flight, applied; the row as it is when Stripe cannot say."""
+    if refund.status not in IN_FLIGHT_STATUSES or not refund.stripe_refund_id:
+        return refund
+    try:
+        return refund_sync(stripe_refund_id=refund.stripe_refund_id, actor=Actor.system()) or refund
+    except ShopError as exc:
+        logger.warning("Could not ask Stripe about refund %s: %s", refund.stripe_refund_id, exc)
+        return refund
+
+
+@receiver(order_admin_viewing, dispatch_uid="payments_refund_read_back_quiet")
+def refund_read_back_quiet(*, order: Order, **kwargs) -> None:
+    """Before a refund page or the order's admin page shows its refunds: one refund Stripe
+    answered but never settled is asked of Stripe, and `order` refreshed if it moved."""
+    refund = refund_quiet_in_flight(order=order, quiet_for=READ_BACK_AFTER)
+    if refund is not None and refund_read_back(refund=refund).status != refund.status:
+        order.refresh_from_db()

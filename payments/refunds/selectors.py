@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Sum
+from django.utils import timezone
 
 from orders.models import Order
 from payments.models import Refund
@@ -35,6 +36,28 @@ def refund_state_token(*, order: Order) -> str:
     """
     last_refund_id = order.refunds.order_by("-pk").values_list("pk", flat=True).first() or 0
     return f"{last_refund_id}-{order.refunded_amount}"
+
+
+def refunds_since(*, order: Order, state: str) -> list[Refund]:
+    """The order's refunds made after `state` (a `refund_state_token`) was read, oldest first."""
+    last_id = state.partition("-")[0]
+    since = order.refunds.filter(pk__gt=int(last_id)) if last_id.isdigit() else order.refunds.all()
+    return list(since.select_related("created_by").order_by("pk"))
+
+
+def refund_quiet_in_flight(*, order: Order, quiet_for: timedelta) -> Refund | None:
+    """The order's refund Stripe has answered but not settled, unchanged longest, if for over `quiet_for`.
+
+    Its webhook should have settled it by then: asking Stripe is worth one call. Only one,
+    so the pages that ask stay within the Stripe budget however many refunds an order has.
+    """
+    return (
+        order.refunds.filter(
+            status__in=IN_FLIGHT_STATUSES, stripe_refund_id__isnull=False, updated_at__lt=timezone.now() - quiet_for
+        )
+        .order_by("updated_at")
+        .first()
+    )
 
 
 def refund_window_closes_at(*, order: Order) -> datetime | None:

@@ -31,7 +31,7 @@ from django.utils import timezone
 from djstripe import models as djstripe_models
 
 from bookstore.celery import queue_after_commit
-from bookstore.emails import email_from_templates
+from bookstore.emails import attach_pdf, email_from_templates
 from bookstore.errors import ShopError
 from bookstore.locks import lock_order, lock_refund, lock_refund_matching, lock_refund_with_order
 from bookstore.money import format_money
@@ -100,8 +100,8 @@ def refund_check(
         )
     if expected_state is not None and expected_state != refund_state_token(order=order):
         raise RefundError(
-            f"Order {order.number} has changed since this form was opened (a refund was made meanwhile), "
-            "so nothing was refunded. Check its refunds before refunding again.",
+            f"Order {order.number} has changed since this form was opened (a refund was made or settled "
+            "meanwhile). This submission refunded nothing more.",
             code="stale_form",
         )
     closes_at = refund_window_closes_at(order=order)
@@ -418,8 +418,7 @@ def refund_notify(*, refund_id: int) -> Refund:
             to=[order.email],
         )
         if note is not None:
-            with note.pdf.open("rb") as pdf:
-                message.attach(credit_note_filename(note), pdf.read(), "application/pdf")
+            attach_pdf(message, filename=credit_note_filename(note), stored_file=note.pdf)
         # Sent under the row lock and marked in the same transaction, as receipts are: a
         # concurrent run waits and finds it sent; a failed send rolls back and is retried.
         message.send()

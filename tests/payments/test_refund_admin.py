@@ -1,14 +1,17 @@
 """Staff refunding from the Django admin, driven through the test client as a browser would."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils import timezone
 
-from orders.models import Order
+from orders.models import Order, OrderEvent
 from payments import gateway
 from payments.models import Refund
+from payments.refunds import services as refund_services
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -85,10 +88,117 @@ def test_double_submitted_confirmation_refunds_once(staff_client, paid_order, em
     again = staff_client.post(refund_page(paid_order), {**confirm, "confirm": "yes"}, follow=True)
 
     assert messages_on(first) == ["Refunded €5.00. The shopper will get an email and an updated receipt."]
-    assert "has changed since this form was opened (a refund was made meanwhile)" in messages_on(again)[0]
-    assert Refund.objects.count() == 1
+    refund = Refund.objects.get()
+    assert messages_on(again) == [
+        STALE.format(number=paid_order.number),
+        f"Since this form was opened, by {refund.created_by}: €5.00 refunded (Stripe id {refund.stripe_refund_id}).",
+    ]
     paid_order.refresh_from_db()
     assert paid_order.refunded_amount == 500
+
+
+STALE = (
+    "Order {number} has changed since this form was opened (a refund was made or settled meanwhile). "
+    "This submission refunded nothing more."
+)
+
+
+def open_and_confirm(staff_client, order, amount: str) -> dict[str, str]:
+    """The confirmation page's fields for a refund of `amount`, as its 'Yes, refund' sends them."""
+    form = form_fields(staff_client.get(refund_page(order)).content.decode())
+    return form_fields(staff_client.post(refund_page(order), {**form, "amount": amount}).content.decode())
+
+
+def test_double_submit_reads_back_the_first_refund_stripe_settled_without_a_webhook(staff_client, paid_order, emulated_stripe):
+    emulated_stripe.configure(refunds="pending_succeeded")
+    emulated_stripe.set_faults(drop_webhooks=1)
+    confirm = open_and_confirm(staff_client, paid_order, "5.00")
+
+    first = staff_client.post(refund_page(paid_order), {**confirm, "confirm": "yes"}, follow=True)
+    assert messages_on(first) == ["Stripe is processing the refund of €5.00; the order changes once Stripe confirms it."]
+    assert emulated_stripe.wait_idle(timeout=15)  # settled at Stripe; its webhook is lost
+    again = staff_client.post(refund_page(paid_order), {**confirm, "confirm": "yes"}, follow=True)
+
+    refund = Refund.objects.get()
+    assert refund.status == Refund.Status.SUCCEEDED
+    assert messages_on(again)[1] == (
+        f"Since this form was opened, by {refund.created_by}: €5.00 refunded (Stripe id {refund.stripe_refund_id})."
+    )
+    assert "<td>€5.00</td> <td><strong>Succeeded</strong></td>" in re.sub(r"\s+", " ", again.content.decode())
+    paid_order.refresh_from_db()
+    assert (paid_order.status, paid_order.refunded_amount) == (Order.Status.PARTIALLY_REFUNDED, 500)
+
+
+def test_a_break_after_stripe_refunded_is_reported_as_refunded_never_as_nothing(staff_client, paid_order, emulated_stripe, monkeypatch):
+    apply_answer = refund_services.refund_apply
+    broke = []
+
+    def break_once_for_staff(*, stripe_refund, actor):
+        # The admin's own application of Stripe's answer breaks (the webhook's, in the worker, does not).
+        if actor.kind == OrderEvent.Actor.STAFF and not broke:
+            broke.append(stripe_refund["id"])
+            raise RuntimeError("database is locked")
+        return apply_answer(stripe_refund=stripe_refund, actor=actor)
+
+    monkeypatch.setattr(refund_services, "refund_apply", break_once_for_staff)
+    confirm = open_and_confirm(staff_client, paid_order, "5.00")
+
+    first = staff_client.post(refund_page(paid_order), {**confirm, "confirm": "yes"}, follow=True)
+    assert first.status_code == 200 and broke
+    assert messages_on(first)[0] == f"Something went wrong in the shop while refunding order {paid_order.number}."
+    assert emulated_stripe.wait_idle(timeout=15)  # Stripe's notification arrives
+    reload = staff_client.post(refund_page(paid_order), {**confirm, "confirm": "yes"}, follow=True)
+
+    refund = Refund.objects.get()
+    assert refund.stripe_refund_id == broke[0]
+    assert messages_on(reload) == [
+        STALE.format(number=paid_order.number),
+        f"Since this form was opened, by {refund.created_by}: €5.00 refunded (Stripe id {broke[0]}).",
+    ]
+    assert not any("nothing was refunded" in message for message in messages_on(first) + messages_on(reload))
+    paid_order.refresh_from_db()
+    assert paid_order.refunded_amount == 500
+
+
+def test_a_break_before_the_refund_was_written_says_nothing_was_refunded(staff_client, paid_order, emulated_stripe, monkeypatch):
+    def locked(order_id):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(refund_services, "lock_order", locked)
+    confirm = open_and_confirm(staff_client, paid_order, "5.00")
+
+    done = staff_client.post(refund_page(paid_order), {**confirm, "confirm": "yes"}, follow=True)
+
+    assert messages_on(done) == [
+        f"Something went wrong in the shop while refunding order {paid_order.number}.",
+        "Nothing was sent to Stripe: nothing was refunded.",
+    ]
+    assert not Refund.objects.exists()
+
+
+def test_a_refund_answered_pending_and_left_so_is_read_back_on_the_order_page_one_per_view(
+    staff_client, refunder, paid_order, emulated_stripe
+):
+    emulated_stripe.configure(refunds="pending_succeeded")
+    emulated_stripe.set_faults(drop_webhooks=1)
+    for amount in (200, 300):
+        refund_services.refund_create(
+            order_id=paid_order.pk, amount=amount, reason="", note="", restock={}, staff_user=refunder
+        )
+    assert emulated_stripe.wait_idle(timeout=15)  # both settled at Stripe; their webhooks are lost
+    assert set(Refund.objects.values_list("status", flat=True)) == {Refund.Status.PENDING}
+    # Quiet for longer than a webhook takes.
+    Refund.objects.update(updated_at=timezone.now() - timedelta(minutes=5))
+
+    page = re.sub(r"\s+", " ", staff_client.get(order_page(paid_order)).content.decode())
+
+    assert sorted(Refund.objects.values_list("amount", "status")) == [(200, "succeeded"), (300, "pending")]
+    assert "<td>€2.00</td> <td><strong>Succeeded</strong></td>" in page
+    assert "<td>€3.00</td> <td><strong>Pending</strong></td>" in page
+    paid_order.refresh_from_db()
+    assert paid_order.refunded_amount == 200
+    staff_client.get(order_page(paid_order))
+    assert set(Refund.objects.values_list("status", flat=True)) == {Refund.Status.SUCCEEDED}
 
 
 def test_form_refuses_bad_amounts(staff_client, paid_order):
