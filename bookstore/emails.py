@@ -13,3 +13,9 @@ def email_from_templates(*, subject: str, template: str, context: dict, to: list
     )
     message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
     return message
+
+
+def attach_pdf(message: EmailMultiAlternatives, *, filename: str, stored_file) -> None:
+    """Attach a stored PDF (a FileField's file) to `message`."""
+    with stored_file.open("rb") as pdf:
+        message.attach(filename, pdf.read(), "application/pdf")

@@ -30,7 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from bookstore.celery import queue_after_commit
-from bookstore.emails import email_from_templates
+from bookstore.emails import attach_pdf, email_from_templates
 from bookstore.errors import ShopError
 from bookstore.locks import lock_credit_note, lock_document_counter, lock_order, lock_receipt
 from orders.models import Order
@@ -130,8 +130,7 @@ def receipt_email(*, order_id: int) -> Receipt:
             context=context,
             to=[order.email],
         )
-        with receipt.pdf.open("rb") as pdf:
-            message.attach(receipt_filename(receipt), pdf.read(), "application/pdf")
+        attach_pdf(message, filename=receipt_filename(receipt), stored_file=receipt.pdf)
         # Sent while the row is locked and marked in the same transaction: a concurrent
         # run waits and then sees emailed_at; a failed send rolls back and is retried.
         message.send()
