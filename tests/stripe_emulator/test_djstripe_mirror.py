@@ -73,6 +73,7 @@ def test_sync_event_from_a_webhook_payload(shop_key, emulator):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.urls("tests.stripe_emulator.djstripe_urls")
 def test_djstripe_webhook_view_accepts_deliveries(shop_key, emulator, live_server):
     client = make_client(emulator, shop_key)
     # As dj-stripe's admin does it: the endpoint's uuid is in its URL and in its metadata.
