@@ -255,6 +255,20 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # environment, which Celery's command line reads) wins over this.
 CELERY_WORKER_MAX_TASKS_PER_CHILD = 100
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Tasks that spend their time waiting on Stripe go to their own queue, consumed by a worker
+# with a threads pool (Procfile: worker-stripe), so a webhook is not queued behind receipt
+# renders (CPU-bound, prefork, the default queue) and a dozen can wait on Stripe at once.
+# That pool enforces no time limit; STRIPE_TIMEOUT_SECONDS bounds each call instead. Every
+# other task goes to Celery's default queue, "celery".
+CELERY_TASK_ROUTES = {
+    task: {"queue": "stripe"}
+    for task in (
+        "payments.webhook_process",
+        "payments.webhook_inbox_sweep",
+        "payments.payments_reconcile",
+        "payments.payments_release_expired",
+    )
+}
 # A web request that queues a task after its commit gives up on a dead broker within a
 # couple of seconds; the beat sweep below queues what was lost.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2

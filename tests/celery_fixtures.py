@@ -1,7 +1,8 @@
 """A real Celery worker for the tests: a subprocess on the test Redis db and the test database.
 
-`celery_worker` starts a worker (prefork, one pool process) for the test that asks for it,
-after purging the queue, and stops it when the test ends. The worker is another process, so:
+`celery_worker` starts a worker (prefork, one pool process, consuming every queue the
+settings route tasks to) for the test that asks for it, after purging those queues, and stops
+it when the test ends. The worker is another process, so:
 
 - tests that use it must be `django_db(transaction=True)`: it sees committed rows only;
 - it writes receipts to its own MEDIA_ROOT, which the fixture hands to the test's settings;
@@ -56,6 +57,20 @@ def subprocess_database_url() -> str:
     return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+def all_queues() -> list[str]:
+    """Celery's default queue and every queue CELERY_TASK_ROUTES sends a task to."""
+    return list(dict.fromkeys(["celery", *(route["queue"] for route in settings.CELERY_TASK_ROUTES.values())]))
+
+
+def purge_queues(queues: list[str]) -> None:
+    """Drop the messages waiting in `queues` (`app.control.purge` empties only the default queue)."""
+    from bookstore.celery import app
+
+    with app.connection_for_write() as connection:
+        for queue in queues:
+            connection.default_channel.queue_purge(queue)
+
+
 @dataclass
 class CeleryWorker:
     media_root: Path
@@ -65,6 +80,10 @@ class CeleryWorker:
     name: str = field(default_factory=lambda: f"tests-{uuid.uuid4().hex[:8]}@localhost")
     max_tasks_per_child: int = 20
     concurrency: int = 1
+    # The shop runs two workers (Procfile): prefork on "celery", threads on "stripe"; the
+    # tests' one worker takes both queues.
+    pool: str = "prefork"
+    queues: list[str] = field(default_factory=all_queues)
     process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -82,7 +101,8 @@ class CeleryWorker:
             "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "tests-only-secret-key"),
         }
         command = [
-            str(CELERY), "-A", "bookstore", "worker", "--pool", "prefork", "--concurrency", str(self.concurrency),
+            str(CELERY), "-A", "bookstore", "worker", "--pool", self.pool, "--concurrency", str(self.concurrency),
+            "--queues", ",".join(self.queues),
             "--max-tasks-per-child", str(self.max_tasks_per_child), "--prefetch-multiplier", "1", "--loglevel", "INFO",
             "--hostname", self.name, "--without-mingle", "--without-gossip",
         ]  # fmt: skip
@@ -133,8 +153,6 @@ def _celery_worker_process(django_db_setup, tmp_path_factory, stripe_emulator):
     # One worker per test, stopped before the test's database is flushed: a worker that
     # outlived its test would pick up tasks other tests queue (a paid order's receipt) and
     # work on rows while the flush truncates them (a deadlock), or write rows mid-test.
-    from bookstore.celery import app
-
     base = tmp_path_factory.mktemp("celery-worker")
     worker = CeleryWorker(
         media_root=base / "media", mail_dir=base / "mail", log_path=base / "worker.log", stripe_url=stripe_emulator.url
@@ -142,7 +160,7 @@ def _celery_worker_process(django_db_setup, tmp_path_factory, stripe_emulator):
     worker.media_root.mkdir()
     worker.mail_dir.mkdir()
     # Messages left in the test Redis db by an earlier run name rows of another database.
-    app.control.purge()
+    purge_queues(worker.queues)
     worker.start()
     yield worker
     worker.stop()
