@@ -53,14 +53,19 @@ def seed(*, books: int, orders: int, user) -> None:
             title=f"Bench Book {n}", author=f"Author {n % 17}", isbn=f"979{n:010d}", price_amount=1000 + n, stock=10_000
         )
     cart = cart_get_or_create(user=user, session={})
-    first, second = Book.objects.order_by("id")[:2]
+    book_ids = list(Book.objects.order_by("id").values_list("pk", flat=True))
     shipping = ShippingAddress(name="Bench", line1="1 Loop Road", city="Dublin", postal_code="D01", country="IE")
-    for _ in range(Order.objects.filter(user=user).count(), orders):
-        for book in (first, second):
-            cart_add(cart=cart, book_id=book.pk, quantity=1)
+    for n in range(Order.objects.filter(user=user).count(), orders):
+        # Checking out an unchanged cart hands back its order awaiting payment, so each order
+        # has its own two books; the one before is superseded (canceled), still a row to list.
+        pair = (book_ids[n % len(book_ids)], book_ids[(n + 1) % len(book_ids)])
+        for book_id in pair:
+            cart_add(cart=cart, book_id=book_id, quantity=1)
         order_place(cart=cart, email=user.email, shipping=shipping, user=user)
-        for book in (first, second):
-            cart_remove(cart=cart, book_id=book.pk)
+        for book_id in pair:
+            cart_remove(cart=cart, book_id=book_id)
+    if (placed := Order.objects.filter(user=user).count()) != orders:
+        sys.exit(f"Seeding left {placed} orders, not {orders}.")
 
 
 def count_queries(path: str, token: str) -> int:
@@ -81,9 +86,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
+def start_gunicorn(port: int, workers: int, threads: int = 1) -> subprocess.Popen:
+    """gunicorn serving the shop on `port`: sync workers, or gthread ones with `threads` > 1."""
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "bookstore.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", str(workers)],
+        [
+            str(ROOT / ".venv/bin/gunicorn"), "bookstore.wsgi:application", "-b", f"127.0.0.1:{port}",
+            "-w", str(workers), "--threads", str(threads),
+        ],  # fmt: skip
         cwd=ROOT,
         env={**os.environ, **ENV},
         stdout=subprocess.DEVNULL,

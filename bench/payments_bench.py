@@ -2,38 +2,44 @@
 answer, the inbox's processing, Stripe calls per paid order, and confirm to paid.
 
     .venv/bin/python bench/payments_bench.py [--orders 100] [--threads 8] [--workers 2]
-        [--worker-concurrency 4] [--latency 150-400] [--emulator-rate-limit 100]
-        [--webhook-concurrency 8] [--shop-rate-limit 90] [--duplicate] [--timeout 600]
+        [--web-threads 1] [--worker-concurrency 4] [--stripe-concurrency 16] [--latency 150-400]
+        [--emulator-rate-limit 100] [--webhook-concurrency 8] [--shop-rate-limit 90] [--duplicate]
+        [--timeout 600]
 
-Starts the Stripe emulator in this process (with the given API latency, per-key rate limit
-and parallel webhook deliveries), serves the shop with gunicorn on a free loopback port and
-starts a real Celery worker (prefork) that processes the webhook inbox and sends receipts,
-with Redis as broker and for the shared Stripe rate limiter (BENCH_REDIS_URL, default db
-12), on its own database (BENCH_DATABASE_URL, default .../bookstore_payments_bench, dropped
-and recreated). Registers the webhook endpoint and places one order per shopper through
-the services, then shopper threads each take an order, start its payment (`payment_start`
-in this process: PaymentIntent at the emulator under the shop's rate limit, mirror, row)
-and confirm it as the browser does (publishable key and client secret, not counted as the
-shop's calls), and the bench waits until the shop, told only by signed webhooks, has
-marked every order paid.
+Starts the Stripe emulator in its own process (`python -m stripe_emulator` with the given API
+latency, per-key rate limit and parallel webhook deliveries; faults and figures through its
+`/_emulator` routes), serves the shop with gunicorn on a free loopback port and starts the
+shop's two Celery workers as its Procfile does: prefork on the default queue (receipts) and
+a threads pool on the "stripe" queue (the webhook inbox), with Redis as broker and for the
+shared Stripe rate limiter (BENCH_REDIS_URL, default db 12), on its own database
+(BENCH_DATABASE_URL, default .../bookstore_payments_bench, dropped and recreated).
+Registers the webhook endpoint and places one order per shopper through the services, then
+shopper threads each take an order, start its payment (`payment_start` in this process:
+PaymentIntent at the emulator under the shop's rate limit, mirror, row) and confirm it as the
+browser does (publishable key and client secret, not counted as the shop's calls), and the
+bench waits until the shop, told only by signed webhooks, has marked every order paid.
 
 Prints PaymentIntent creation time, the webhook endpoint's response time as the emulator
 timed each delivery (connection to answer, so gunicorn's queue included), inbox events
-processed per second, Stripe requests per paid order (the emulator's count less the
-browser's confirms), confirm to paid, 429s a shopper saw (payment_start raised) and 429s
-the shop absorbed (the emulator's count). `--duplicate` delivers every event twice,
+processed per second and each event's wait in the queue and time in its task, Stripe requests
+per paid order (the emulator's count less the browser's confirms), confirm to paid and where
+that time goes (confirm to the event stored, stored to its task started, task to paid), 429s
+a shopper saw (payment_start raised) and 429s the shop absorbed (the emulator's count). `--duplicate` delivers every event twice,
 shuffled. Everything stays on loopback and stops by itself (`--timeout`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,7 +49,6 @@ os.environ.setdefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/
 
 from bench.api_bench import free_port, setup_django, start_gunicorn  # noqa: E402
 from bench.common import percentile, recreate_database  # noqa: E402
-from stripe_emulator import Emulator  # noqa: E402
 
 # bench_environment (run by api_bench's import) drops REDIS_URL; the inbox needs a broker and
 # the rate limiter is only shared by the processes through Redis.
@@ -58,7 +63,9 @@ def shop_options(
     parser.add_argument("--orders", type=int, default=orders)
     parser.add_argument("--threads", type=int, default=8, help="shopper threads (start, then confirm, a payment)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (the webhook endpoint)")
-    parser.add_argument("--worker-concurrency", type=int, default=4, help="Celery worker pool processes")
+    parser.add_argument("--web-threads", type=int, default=1, help="threads per gunicorn worker (1: sync workers)")
+    parser.add_argument("--worker-concurrency", type=int, default=4, help="prefork pool processes (receipts)")
+    parser.add_argument("--stripe-concurrency", type=int, default=16, help="threads of the 'stripe' queue's worker")
     parser.add_argument("--latency", default=latency, help="emulator API latency in ms, e.g. 150-400 (0: none)")
     parser.add_argument("--emulator-rate-limit", type=int, default=emulator_rate_limit, help="requests/s per key")
     parser.add_argument("--webhook-concurrency", type=int, default=8, help="emulator deliveries in flight per endpoint")
@@ -67,53 +74,107 @@ def shop_options(
 
 
 @dataclass
+class EmulatorProcess:
+    """`python -m stripe_emulator` in a process of its own, so its HTTP threads, latency sleeps
+    and webhook deliveries do not share this process's GIL with the shopper threads; driven
+    through its `/_emulator` routes."""
+
+    options: list[str]
+    log_path: Path
+    url: str = ""
+    process: subprocess.Popen | None = None
+
+    def start(self, *, faults: dict) -> EmulatorProcess:
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        command = [sys.executable, "-m", "stripe_emulator", "--port", str(port), "--log-level", "WARNING"]
+        command += self.options
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self._control("GET", "")
+                break
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    sys.exit(f"The emulator did not start:\n{self.log_path.read_text(errors='replace')}")
+                time.sleep(0.1)
+        if faults:
+            self._control("POST", "/faults", faults)
+        return self
+
+    def _control(self, method: str, route: str, body: dict | None = None, *, timeout: float = 10) -> dict:
+        request = urllib.request.Request(
+            f"{self.url}/_emulator{route}", method=method, data=json.dumps(body).encode() if body else None
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return json.load(answer)
+
+    def stats(self) -> dict[str, int]:
+        return self._control("GET", "/stats")
+
+    def deliveries(self) -> list[dict]:
+        return self._control("GET", "/deliveries")["data"]
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        return self._control("GET", f"/deliveries?wait_idle={timeout}", timeout=timeout + 10)["idle"]
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@dataclass
 class Shop:
-    """The emulator, gunicorn serving the webhook endpoint and a Celery worker, on one bench database."""
+    """The emulator, gunicorn serving the webhook endpoint and the shop's two Celery workers, on
+    one bench database."""
 
     args: argparse.Namespace
     faults: dict = field(default_factory=dict)
-    emulator: Emulator | None = None
+    emulator: EmulatorProcess | None = None
     server: object = None
-    worker: object = None
+    workers: list = field(default_factory=list)
     mail_dir: Path | None = None
 
     def start(self) -> Shop:
-        self.emulator = Emulator(
-            host="127.0.0.1",
-            port=0,
-            settings={
-                "latency_ms": self.args.latency,
-                "rate_limit": self.args.emulator_rate_limit,
-                "webhook_concurrency": self.args.webhook_concurrency,
-            },
-            faults=self.faults,
-        ).start()
+        base = Path(tempfile.mkdtemp(prefix="payments-bench-"))
+        options = ["--webhook-concurrency", str(self.args.webhook_concurrency)]
+        if self.args.latency not in ("", "0"):
+            options += ["--latency", self.args.latency]
+        if self.args.emulator_rate_limit:
+            options += ["--rate-limit", str(self.args.emulator_rate_limit)]
+        self.emulator = EmulatorProcess(options, base / "emulator.log").start(faults=self.faults)
         os.environ["STRIPE_EMULATOR_URL"] = self.emulator.url
         os.environ["STRIPE_RATE_LIMIT_PER_SECOND"] = str(self.args.shop_rate_limit)
-        base = Path(tempfile.mkdtemp(prefix="payments-bench-"))
         os.environ["DJANGO_MEDIA_ROOT"] = str(base / "media")
         recreate_database()
         setup_django()
 
-        from bookstore.celery import app
         from payments.setup.services import webhook_endpoint_register
-        from tests.celery_fixtures import CeleryWorker
+        from tests.celery_fixtures import CeleryWorker, all_queues, purge_queues
 
         # Messages left in the bench's Redis db by an interrupted run name rows of a dropped database.
-        app.control.purge()
+        purge_queues(all_queues())
         self.mail_dir = base / "mail"
         self.mail_dir.mkdir()
-        self.worker = CeleryWorker(
-            media_root=base / "media",
-            mail_dir=self.mail_dir,
-            log_path=base / "worker.log",
-            stripe_url=self.emulator.url,
-            max_tasks_per_child=100,
-            concurrency=self.args.worker_concurrency,
-        )
-        self.worker.start()
+        shared = {"media_root": base / "media", "mail_dir": self.mail_dir, "stripe_url": self.emulator.url}
+        # As the Procfile runs them: receipts in prefork processes, Stripe's waits in threads.
+        self.workers = [
+            CeleryWorker(
+                **shared, log_path=base / "worker.log", queues=["celery"],
+                max_tasks_per_child=100, concurrency=self.args.worker_concurrency,
+            ),
+            CeleryWorker(
+                **shared, log_path=base / "worker-stripe.log", queues=["stripe"],
+                pool="threads", concurrency=self.args.stripe_concurrency,
+            ),
+        ]  # fmt: skip
+        for worker in self.workers:
+            worker.start()
         port = free_port()
-        self.server = start_gunicorn(port, self.args.workers)
+        self.server = start_gunicorn(port, self.args.workers, self.args.web_threads)
         webhook_endpoint_register(base_url=f"http://127.0.0.1:{port}")
         return self
 
@@ -121,8 +182,8 @@ class Shop:
         if self.server is not None:
             self.server.terminate()
             self.server.wait(timeout=10)
-        if self.worker is not None:
-            self.worker.stop()
+        for worker in self.workers:
+            worker.stop()
         if self.emulator is not None:
             self.emulator.stop()
 
@@ -253,7 +314,7 @@ def shop_and_confirm(orders: list, *, threads: int, emulator_url: str) -> Shoppi
     return seen
 
 
-def webhooks_processed(emulator: Emulator, *, timeout: float) -> bool:
+def webhooks_processed(emulator: EmulatorProcess, *, timeout: float) -> bool:
     """What the tests wait on: nothing left to deliver at the emulator, nothing left in the inbox."""
     from tests.stripe_fixtures import _webhooks_processed
 
@@ -285,25 +346,64 @@ def inbox_figures() -> str:
     seconds = max((span["last"] - span["first"]).total_seconds(), 1e-3)
     times = done.exclude(processed_at=None).values_list("received_at", "processed_at")
     waits = [(processed - received).total_seconds() for received, processed in times]
+    # attempted_at is the last attempt's start: only rows done in one attempt split cleanly.
+    once = done.filter(attempts=1).exclude(processed_at=None).values_list("received_at", "attempted_at", "processed_at")
+    queued = [(attempted - received).total_seconds() for received, attempted, _ in once]
+    working = [(processed - attempted).total_seconds() for _, attempted, processed in once]
     states = {state: done.filter(state=state).count() for state in WebhookMessage.State.values if state != "received"}
     retried = done.filter(attempts__gt=1).count()
     return (
         f"inbox events processed: {done.count()} in {seconds:.1f} s = {done.count() / seconds:.1f} events/s "
         f"({', '.join(f'{n} {s}' for s, n in states.items())}; {retried} took more than one attempt); "
-        f"stored to processed: median {statistics.median(waits) * MS:.0f} ms, p95 {percentile(waits, 0.95) * MS:.0f} ms"
+        f"stored to processed: {spread(waits)}\n"
+        f"  of those done in one attempt: stored to task started (the broker's queue) {spread(queued)}; "
+        f"task started to done {spread(working)}"
+    )
+
+
+def spread(seconds: list[float]) -> str:
+    if not seconds:
+        return "none"
+    return f"p50 {statistics.median(seconds) * MS:.0f} ms, p95 {percentile(seconds, 0.95) * MS:.0f} ms"
+
+
+def paid_timeline(confirmed_at: dict[str, float]) -> str:
+    """Where confirm-to-paid goes, per paid order, from its payment_intent.succeeded event's row."""
+    from orders.models import Order
+    from payments.models import WebhookMessage
+
+    paid_at = dict(
+        Order.objects.filter(status=Order.Status.PAID, payment__stripe_payment_intent_id__in=list(confirmed_at))
+        .values_list("payment__stripe_payment_intent_id", "paid_at")
+    )
+    rows = WebhookMessage.objects.filter(type="payment_intent.succeeded", attempts=1).values_list(
+        "payload__data__object__id", "received_at", "attempted_at"
+    )
+    delivered, queued, working = [], [], []
+    for intent, received, attempted in rows:
+        if intent in paid_at and intent in confirmed_at and attempted:
+            delivered.append(received.timestamp() - confirmed_at[intent])
+            queued.append((attempted - received).total_seconds())
+            working.append((paid_at[intent] - attempted).total_seconds())
+    return (
+        f"  where it goes ({len(delivered)} orders paid by a one-attempt payment_intent.succeeded): confirm "
+        f"answered to event stored (the emulator's delivery queue, the POST, gunicorn) {spread(delivered)}; "
+        f"stored to task started {spread(queued)}; task started to order paid {spread(working)}"
     )
 
 
 def settings_line(args: argparse.Namespace) -> str:
+    web = f"x{args.web_threads} threads" if args.web_threads > 1 else "sync"
     return (
-        f"{args.orders} orders, {args.threads} shopper threads, {args.workers} gunicorn workers, Celery prefork "
-        f"x{args.worker_concurrency}, {os.cpu_count()} CPUs; emulator latency {args.latency} ms, rate limit "
+        f"{args.orders} orders, {args.threads} shopper threads, {args.workers} gunicorn workers ({web}), Celery "
+        f"prefork x{args.worker_concurrency} on 'celery' and threads x{args.stripe_concurrency} on 'stripe', "
+        f"{os.cpu_count()} CPUs; emulator (own process) latency {args.latency} ms, rate limit "
         f"{args.emulator_rate_limit or 'none'}/s, webhook concurrency {args.webhook_concurrency}; shop's limit "
         f"{args.shop_rate_limit:g}/s"
     )
 
 
-def delivery_figures(emulator: Emulator) -> str:
+def delivery_figures(emulator: EmulatorProcess) -> str:
     """The endpoint's response time as the emulator timed each delivery it sent."""
     deliveries = emulator.deliveries()
     durations = [d["duration"] for d in deliveries if d.get("duration") is not None]
@@ -346,6 +446,7 @@ def main() -> None:
         paid_events = OrderEvent.objects.filter(kind=OrderEvent.Kind.PAID, order__in=started_ids).count()
         deliveries_line = delivery_figures(shop.emulator)
         inbox_line = inbox_figures()
+        timeline_line = paid_timeline(seen.confirmed_at)
     finally:
         shop.stop()
 
@@ -375,6 +476,7 @@ def main() -> None:
     if to_paid:
         print(f"confirm -> order paid by webhook: p50 {statistics.median(to_paid) * MS:.0f} ms, "
               f"p95 {percentile(to_paid, 0.95) * MS:.0f} ms, max {max(to_paid) * MS:.0f} ms")
+        print(timeline_line)
     from payments.gateway import BUSY_MESSAGE
 
     busy = sum(1 for _code, message in seen.errors if message == BUSY_MESSAGE)
