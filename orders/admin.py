@@ -140,7 +140,7 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 class RefundStateFilter(admin.SimpleListFilter):
-    """Orders by their refunds' state (issue 6). By lookup name: orders may not import payments."""
+    """Orders by their refunds' state. By lookup name: orders may not import payments."""
 
     title = "refund state"
     parameter_name = "refund_state"

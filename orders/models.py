@@ -19,6 +19,9 @@ class Order(models.Model):
         REFUNDED = "refunded", "Refunded"
         CANCELED = "canceled", "Canceled"
 
+    # Statuses of an order that was paid once, refunds or not.
+    PAID_STATUSES = (Status.PAID, Status.PARTIALLY_REFUNDED, Status.REFUNDED)
+
     number = models.CharField(max_length=16, unique=True, editable=False)
     access_key = models.CharField(max_length=64, unique=True, default=new_access_key, editable=False)
     user = models.ForeignKey(

@@ -280,7 +280,7 @@ def order_supersede(*, order_id: int, actor: Actor) -> Order:
     order_superseding.send(sender=Order, order=Order.objects.get(pk=order_id), actor=actor)
     with transaction.atomic():
         order = lock_order(order_id)
-        if order.status in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED, Order.Status.REFUNDED):
+        if order.status in Order.PAID_STATUSES:
             raise OrderError(
                 f"Your earlier order {order.number} for these books has just been paid, so it was not replaced; "
                 "you will find it with your orders.",
@@ -308,7 +308,7 @@ def orders_supersede_changed(*, cart: Cart, actor: Actor) -> list[str]:
 @transaction.atomic
 def order_mark_paid(*, order_id: int, actor: Actor, message: str = "") -> Order:
     order = lock_order(order_id)
-    if order.status in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED, Order.Status.REFUNDED):
+    if order.status in Order.PAID_STATUSES:
         return order
     if order.status != Order.Status.PENDING_PAYMENT:
         raise OrderError(f"Order {order.number} is {order.get_status_display().lower()} and cannot be paid.", code="not_payable")

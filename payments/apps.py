@@ -10,3 +10,4 @@ class PaymentsConfig(AppConfig):
         from payments.paying import admin as paying_admin  # noqa: F401
         from payments.paying import receivers  # noqa: F401  (stops a superseded order's payment)
         from payments.refunds import admin as refunds_admin  # noqa: F401
+        from payments.refunds import receivers as refunds_receivers  # noqa: F401  (reads back a late refund)

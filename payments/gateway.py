@@ -183,6 +183,16 @@ def _call(method, *args, **kwargs) -> Any:
         raise _translate(exc) from exc
 
 
+def _list_all(method, *, params: dict[str, Any], limit: int | None = None) -> list:
+    """Every object of a Stripe list (at most `limit`), its later pages translated like the first."""
+    try:
+        pages = method(params={**params, "limit": min(limit or 100, 100)}).auto_paging_iter()
+        # auto_paging_iter asks for the next page only when this one is used up.
+        return list(itertools.islice(pages, limit))
+    except stripe.StripeError as exc:
+        raise _translate(exc) from exc
+
+
 def payment_intent_create(
     *,
     amount: int,
@@ -245,7 +255,7 @@ def refund_retrieve(refund_id: str) -> stripe.Refund:
 
 
 def webhook_endpoint_list() -> list[stripe.WebhookEndpoint]:
-    return list(_call(_client().v1.webhook_endpoints.list, params={"limit": 100}).auto_paging_iter())
+    return _list_all(_client().v1.webhook_endpoints.list, params={})
 
 
 def webhook_endpoint_create(*, url: str, enabled_events: list[str], metadata: dict[str, str]) -> stripe.WebhookEndpoint:
@@ -276,14 +286,7 @@ def events_undelivered(*, types: list[str], limit: int) -> list[stripe.Event]:
 
     Stripe's documented way to recover missed webhooks; it keeps events for 30 days.
     """
-    try:
-        page = _client().v1.events.list(
-            params={"delivery_success": False, "types": types, "limit": min(limit, 100)}
-        )
-        # auto_paging_iter asks for the next page only when this one is used up.
-        return list(itertools.islice(page.auto_paging_iter(), limit))
-    except stripe.StripeError as exc:
-        raise _translate(exc) from exc
+    return _list_all(_client().v1.events.list, params={"delivery_success": False, "types": types}, limit=limit)
 
 
 def webhook_event_verify(*, payload: bytes, signature: str, secret: str, tolerance: int) -> dict[str, Any]:

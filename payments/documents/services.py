@@ -48,7 +48,6 @@ logger = logging.getLogger(__name__)
 
 RECEIPT_SERIES = "R"
 CREDIT_NOTE_SERIES = "C"
-RECEIPTABLE_STATUSES = (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED, Order.Status.REFUNDED)
 CARD_BRANDS = {
     "amex": "American Express",
     "cartes_bancaires": "Cartes Bancaires",
@@ -88,7 +87,7 @@ def receipt_issue(*, order_id: int) -> Receipt:
         receipt = Receipt.objects.filter(order=order).first()
         if receipt is not None:
             return receipt
-        if order.status not in RECEIPTABLE_STATUSES:
+        if order.status not in Order.PAID_STATUSES:
             raise ReceiptError(
                 f"Order {order.number} is {order.get_status_display().lower()}; only paid orders get a receipt.",
                 code="not_paid",
@@ -173,7 +172,7 @@ def receipts_sweep(*, now=None, limit: int = 200) -> dict[str, list[int]]:
     now = now or timezone.now()
     grace = now - timedelta(seconds=settings.RECEIPT_SWEEP_GRACE_SECONDS)
     oldest = now - timedelta(days=settings.RECEIPT_SWEEP_MAX_AGE_DAYS)
-    paid = Order.objects.filter(status__in=RECEIPTABLE_STATUSES, paid_at__lt=grace, paid_at__gte=oldest)
+    paid = Order.objects.filter(status__in=Order.PAID_STATUSES, paid_at__lt=grace, paid_at__gte=oldest)
     undelivered = list(
         paid.filter(Q(receipt__isnull=True) | Q(receipt__emailed_at__isnull=True, receipt__failed_at__isnull=True))
         .order_by("paid_at")

@@ -30,11 +30,15 @@ from payments.paying.services import payment_heal, payment_start
 RECEIPT_URL_HELP = "Where to download the receipt PDF (guests send their access key); null until it is ready."
 
 
+def _absolute_url(request, name: str, **kwargs) -> str:
+    url = reverse(name, kwargs=kwargs)
+    return request.build_absolute_uri(url) if request else url
+
+
 def _receipt_url(order: Order, request) -> str | None:
     if downloadable_receipt(order) is None:
         return None
-    url = reverse("api:order_receipt", kwargs={"number": order.number})
-    return request.build_absolute_uri(url) if request else url
+    return _absolute_url(request, "api:order_receipt", number=order.number)
 
 
 class PaymentStateSerializer(serializers.ModelSerializer):
@@ -70,9 +74,9 @@ class CreditNoteSerializer(serializers.ModelSerializer):
         fields = ["number", "kind", "amount", "cancels", "created_at", "url"]
 
     def get_url(self, note: CreditNote) -> str:
-        url = reverse("api:order_credit_note", kwargs={"number": note.order.number, "credit_note": note.number})
-        request = self.context.get("request")
-        return request.build_absolute_uri(url) if request else url
+        return _absolute_url(
+            self.context.get("request"), "api:order_credit_note", number=note.order.number, credit_note=note.number
+        )
 
 
 class OrderDetailSerializer(OrderSerializer):

@@ -1,5 +1,6 @@
-"""What a shopper waiting for Stripe is told about an order's payment: the order page's
-polling JSON and the API's payment status are both built here."""
+"""Reading payments: what a shopper waiting for Stripe is told (the order page's polling JSON
+and the API's payment status are both built here), and which of our payments a Stripe object
+is about."""
 
 from dataclasses import dataclass
 
@@ -27,3 +28,14 @@ def payment_state(*, order: Order) -> PaymentState:
         payment_status=payment.status if payment else None,
         last_error_message=payment.last_error_message if payment else "",
     )
+
+
+def payment_for_stripe_ids(*, payment_intent_id: str | None, charge_id: str | None) -> Payment | None:
+    """Our payment that a refund, charge or dispute names, by its PaymentIntent or its charge."""
+    if payment_intent_id:
+        payment = Payment.objects.filter(stripe_payment_intent_id=payment_intent_id).first()
+        if payment is not None:
+            return payment
+    if charge_id:
+        return Payment.objects.filter(charge_id=charge_id).first()
+    return None

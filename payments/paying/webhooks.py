@@ -17,13 +17,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.db.models import Q
 from djstripe import models as djstripe_models
 
 from orders.models import Order
 from orders.services import Actor
 from payments.models import Payment
 from payments.paying.inbox import webhook_attempt_failed, webhook_claim, webhook_done
+from payments.paying.selectors import payment_for_stripe_ids
 from payments.paying.services import payment_sync
 from payments.refunds.services import dispute_record, refund_sync, refunds_sync_for_charge
 from payments.stripe_objects import stripe_field, stripe_id_of, stripe_mirror
@@ -40,12 +40,7 @@ def _payment_intent_is_ours(intent: dict[str, Any]) -> bool:
 
 
 def _payment_is_ours(*, payment_intent: Any, charge: Any) -> bool:
-    match = Q(pk__in=[])
-    if payment_intent_id := stripe_id_of(payment_intent):
-        match |= Q(stripe_payment_intent_id=payment_intent_id)
-    if charge_id := stripe_id_of(charge):
-        match |= Q(charge_id=charge_id)
-    return Payment.objects.filter(match).exists()
+    return payment_for_stripe_ids(payment_intent_id=stripe_id_of(payment_intent), charge_id=stripe_id_of(charge)) is not None
 
 
 def _payment_intent_changed(intent: dict[str, Any], actor: Actor) -> bool:

@@ -16,42 +16,32 @@ one refund it answered but never settled (its webhook lost or late), so neither 
 """
 
 import logging
-from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from bookstore.errors import ShopError
 from bookstore.money import format_money, from_minor_units
 from orders.models import Order
-from orders.services import Actor
-from orders.signals import order_admin_viewing
 from payments.admin import OrderMoneyAdmin
 from payments.models import Refund
 from payments.refunds.forms import RefundForm
 from payments.refunds.selectors import (
     FAILED_STATUSES,
-    IN_FLIGHT_STATUSES,
     refund_available_amount,
     refund_in_flight_amount,
-    refund_quiet_in_flight,
     refund_state_token,
     refund_window_closes_at,
     refunds_since,
 )
-from payments.refunds.services import RefundError, refund_check, refund_create, refund_sync
+from payments.refunds.services import RefundError, refund_check, refund_create, refund_read_back, refund_read_back_quiet
 
 logger = logging.getLogger(__name__)
 
 REFUND_PERMISSION = "orders.refund_order"
-# Stripe's webhook settles a pending refund within seconds: a refund left pending longer is
-# worth asking Stripe about when staff look at it.
-READ_BACK_AFTER = timedelta(seconds=10)
 
 
 @admin.register(Refund)
@@ -215,23 +205,3 @@ def refund_words(refund: Refund) -> str:
         f"{amount} was sent to Stripe, whose answer is not recorded yet; "
         "the shop will update this refund when Stripe's notification arrives"
     )
-
-
-def refund_read_back(*, refund: Refund) -> Refund:
-    """Stripe's answer on a refund still in flight, applied; the row as it is when Stripe cannot say."""
-    if refund.status not in IN_FLIGHT_STATUSES or not refund.stripe_refund_id:
-        return refund
-    try:
-        return refund_sync(stripe_refund_id=refund.stripe_refund_id, actor=Actor.system()) or refund
-    except ShopError as exc:
-        logger.warning("Could not ask Stripe about refund %s: %s", refund.stripe_refund_id, exc)
-        return refund
-
-
-@receiver(order_admin_viewing, dispatch_uid="payments_refund_read_back_quiet")
-def refund_read_back_quiet(*, order: Order, **kwargs) -> None:
-    """Before a refund page or the order's admin page shows its refunds: one refund Stripe
-    answered but never settled is asked of Stripe, and `order` refreshed if it moved."""
-    refund = refund_quiet_in_flight(order=order, quiet_for=READ_BACK_AFTER)
-    if refund is not None and refund_read_back(refund=refund).status != refund.status:
-        order.refresh_from_db()

@@ -22,6 +22,7 @@ Stripe says the refund succeeded. Lock order: order, then refund.
 import dataclasses
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -41,11 +42,13 @@ from payments import gateway
 from payments.models import CreditNote, Payment, Refund
 from payments.documents.selectors import credit_note_filename
 from payments.documents.services import credit_note_cancel, credit_note_issue, credit_note_render
+from payments.paying.selectors import payment_for_stripe_ids
 from payments.refunds.selectors import (
     FAILED_STATUSES,
     IN_FLIGHT_STATUSES,
     refund_available_amount,
     refund_in_flight_amount,
+    refund_quiet_in_flight,
     refund_state_token,
     refund_window_closes_at,
 )
@@ -227,7 +230,7 @@ def refunds_sync_for_charge(*, charge: Any, actor: Actor) -> list[Refund]:
     Since API version 2022-11-15 a charge no longer lists its refunds; a refund we do not
     know yet arrives with its own `refund.created`.
     """
-    payment = _payment_for(payment_intent_id=stripe_id_of(stripe_field(charge, "payment_intent")), charge_id=charge["id"])
+    payment = payment_for_stripe_ids(payment_intent_id=stripe_id_of(stripe_field(charge, "payment_intent")), charge_id=charge["id"])
     if payment is None:
         logger.info("Charge %s belongs to no order of this shop; ignored.", charge["id"])
         return []
@@ -239,22 +242,12 @@ def refunds_sync_for_charge(*, charge: Any, actor: Actor) -> list[Refund]:
     return [refund for refund in synced if refund is not None]
 
 
-def _payment_for(*, payment_intent_id: str | None, charge_id: str | None) -> Payment | None:
-    if payment_intent_id:
-        payment = Payment.objects.filter(stripe_payment_intent_id=payment_intent_id).first()
-        if payment is not None:
-            return payment
-    if charge_id:
-        return Payment.objects.filter(charge_id=charge_id).first()
-    return None
-
-
 def refund_apply(*, stripe_refund: Any, actor: Actor) -> Refund | None:
     """Apply a Stripe refund's state to our rows and the order. Idempotent, in any order.
 
     Returns our refund row, or None for a refund of a payment that is not the shop's.
     """
-    payment = _payment_for(
+    payment = payment_for_stripe_ids(
         payment_intent_id=stripe_id_of(stripe_field(stripe_refund, "payment_intent")), charge_id=stripe_id_of(stripe_field(stripe_refund, "charge"))
     )
     if payment is None:
@@ -429,7 +422,7 @@ def refund_notify(*, refund_id: int) -> Refund:
 
 def dispute_record(*, dispute: Any, actor: Actor) -> Order | None:
     """`charge.dispute.created`: flag the order for staff; Stripe refuses refunds while it is open."""
-    payment = _payment_for(payment_intent_id=stripe_id_of(stripe_field(dispute, "payment_intent")), charge_id=stripe_id_of(stripe_field(dispute, "charge")))
+    payment = payment_for_stripe_ids(payment_intent_id=stripe_id_of(stripe_field(dispute, "payment_intent")), charge_id=stripe_id_of(stripe_field(dispute, "charge")))
     if payment is None:
         logger.warning("Dispute %s is for no payment of this shop; ignored.", dispute["id"])
         return None
@@ -441,3 +434,27 @@ def dispute_record(*, dispute: Any, actor: Actor) -> Order | None:
         reason=f"The shopper disputed {format_money(dispute['amount'], dispute['currency'].upper())} "
         f"({reason}, {dispute['id']}): answer it in Stripe's dashboard. Stripe refuses refunds while it is open.",
     )
+
+
+# Stripe's webhook settles a pending refund within seconds: a refund left pending longer is
+# worth asking Stripe about when staff look at it.
+READ_BACK_AFTER = timedelta(seconds=10)
+
+
+def refund_read_back(*, refund: Refund) -> Refund:
+    """Stripe's answer on a refund still in flight, applied; the row as it is when Stripe cannot say."""
+    if refund.status not in IN_FLIGHT_STATUSES or not refund.stripe_refund_id:
+        return refund
+    try:
+        return refund_sync(stripe_refund_id=refund.stripe_refund_id, actor=Actor.system()) or refund
+    except ShopError as exc:
+        logger.warning("Could not ask Stripe about refund %s: %s", refund.stripe_refund_id, exc)
+        return refund
+
+
+def refund_read_back_quiet(*, order: Order) -> None:
+    """Before a refund page or the order's admin page shows its refunds: one refund Stripe
+    answered but never settled is asked of Stripe, and `order` refreshed if it moved."""
+    refund = refund_quiet_in_flight(order=order, quiet_for=READ_BACK_AFTER)
+    if refund is not None and refund_read_back(refund=refund).status != refund.status:
+        order.refresh_from_db()

@@ -1,4 +1,4 @@
-"""What shoppers and staff stumbled on when they tried the shop (issue 12, section 6), as
+"""What shoppers and staff stumbled on when they tried the shop, as
 they see it in Chromium: the state of an order said once at the top, the card form's
 loading text, the admin's order page, the catalogue on a phone."""
 

@@ -1,7 +1,7 @@
 """One cart, one payable order: checking out again resumes or replaces, never adds a second.
 
 The PaymentIntent of a replaced order is canceled at the emulator over HTTP, through the
-real stripe-python client, before the order is canceled (issue 12, point 2).
+real stripe-python client, before the order is canceled.
 """
 
 import threading
