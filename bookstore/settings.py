@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "cart",
     "orders",
     "payments",
+    "accounts",
+    "ops",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",

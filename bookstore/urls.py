@@ -13,6 +13,8 @@ urlpatterns = [
     path("orders/", include("orders.urls")),
     path("pay/", include("payments.urls")),
     path("accounts/", include("bookstore.account_urls")),
+    path("accounts/", include("accounts.urls")),
+    path("", include("ops.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("bookstore.api_urls")),
     # Where dj-stripe's own view used to be, so endpoints registered for it keep working; its

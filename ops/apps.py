@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class OpsConfig(AppConfig):
+    """Running the shop: health, metrics, logs, deployment checks and the staff dashboard."""
+
+    name = "ops"
+    verbose_name = "Operations"
