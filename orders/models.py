@@ -135,6 +135,7 @@ class OrderEvent(models.Model):
         REFUND_SEEN = "refund_seen", "Refund seen at Stripe"
         REFUND_FAILED = "refund_failed", "Refund failed"
         REFUND = "refund", "Refunded"
+        CONFIRMATION_SENT = "confirmation_sent", "Confirmation emailed"
 
     class Actor(models.TextChoices):
         SHOPPER = "shopper", "Shopper"
@@ -167,3 +168,37 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.kind}"
+
+
+class SavedAddress(models.Model):
+    """A shipping address a signed-in shopper ordered to, kept to prefill the next checkout.
+
+    Written when an order is placed (orders/addresses.py), the same address once per
+    shopper; edited and deleted on the account page. Only its owner ever sees it.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_addresses")
+    name = models.CharField("Full name", max_length=200)
+    line1 = models.CharField("Address", max_length=200)
+    line2 = models.CharField("Address line 2", max_length=200, blank=True)
+    city = models.CharField("City", max_length=100)
+    postal_code = models.CharField("Postal code", max_length=20)
+    country = models.CharField("Country", max_length=2, help_text="ISO 3166-1 alpha-2 code.")
+    is_default = models.BooleanField(default=False)
+    last_used_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-is_default", "-last_used_at", "-id"]
+        verbose_name_plural = "saved addresses"
+        constraints = [
+            # The constraint, not a search, keeps one row per address when two orders of the
+            # same shopper are placed at once.
+            models.UniqueConstraint(
+                fields=["user", "name", "line1", "line2", "city", "postal_code", "country"], name="saved_address_once"
+            ),
+            models.UniqueConstraint(fields=["user"], condition=Q(is_default=True), name="saved_address_one_default"),
+        ]
+
+    def __str__(self) -> str:
+        return ", ".join(part for part in (self.name, self.line1, self.line2, f"{self.postal_code} {self.city}", self.country) if part)
