@@ -201,19 +201,19 @@ def payment_intent_create(
     metadata: dict[str, str],
     receipt_email: str,
     description: str,
+    customer: str | None = None,
 ) -> stripe.PaymentIntent:
-    return _call(
-        _client().v1.payment_intents.create,
-        params={
-            "amount": amount,
-            "currency": currency.lower(),
-            "automatic_payment_methods": {"enabled": True},
-            "metadata": metadata,
-            "receipt_email": receipt_email,
-            "description": description,
-        },
-        options={"idempotency_key": idempotency_key},
-    )
+    params: dict[str, Any] = {
+        "amount": amount,
+        "currency": currency.lower(),
+        "automatic_payment_methods": {"enabled": True},
+        "metadata": metadata,
+        "receipt_email": receipt_email,
+        "description": description,
+    }
+    if customer:
+        params["customer"] = customer
+    return _call(_client().v1.payment_intents.create, params=params, options={"idempotency_key": idempotency_key})
 
 
 # Everything `payment_sync` reads and mirrors, in one call: the latest charge (its card goes
@@ -234,6 +234,53 @@ def payment_intent_cancel(payment_intent_id: str, *, idempotency_key: str) -> st
         params={"cancellation_reason": "abandoned"},
         options={"idempotency_key": idempotency_key},
     )
+
+
+def payment_intent_update(
+    payment_intent_id: str, *, customer: str | None = None, setup_future_usage: str | None = None
+) -> stripe.PaymentIntent:
+    """Set the Customer and whether the card is saved (`""` stops saving), before confirmation."""
+    params: dict[str, Any] = {}
+    if customer:
+        params["customer"] = customer
+    if setup_future_usage is not None:
+        params["setup_future_usage"] = setup_future_usage
+    return _call(_client().v1.payment_intents.update, payment_intent_id, params=params)
+
+
+def payment_intent_confirm(
+    payment_intent_id: str, *, payment_method: str, return_url: str, idempotency_key: str
+) -> stripe.PaymentIntent:
+    """Confirm with a saved card on the shop's side; expanded as `payment_intent_retrieve` is, so
+    the answer is applied without another call."""
+    return _call(
+        _client().v1.payment_intents.confirm,
+        payment_intent_id,
+        params={"payment_method": payment_method, "return_url": return_url, "expand": PAYMENT_INTENT_EXPAND},
+        options={"idempotency_key": idempotency_key},
+    )
+
+
+def customer_create(*, email: str, name: str, metadata: dict[str, str], idempotency_key: str) -> stripe.Customer:
+    params: dict[str, Any] = {"email": email, "metadata": metadata}
+    if name:
+        params["name"] = name
+    return _call(_client().v1.customers.create, params=params, options={"idempotency_key": idempotency_key})
+
+
+def customer_update(
+    customer_id: str, *, email: str | None = None, default_payment_method: str | None = None
+) -> stripe.Customer:
+    params: dict[str, Any] = {}
+    if email is not None:
+        params["email"] = email
+    if default_payment_method is not None:
+        params["invoice_settings"] = {"default_payment_method": default_payment_method}
+    return _call(_client().v1.customers.update, customer_id, params=params)
+
+
+def payment_method_detach(payment_method_id: str) -> stripe.PaymentMethod:
+    return _call(_client().v1.payment_methods.detach, payment_method_id)
 
 
 def refund_create(
