@@ -69,6 +69,10 @@ class Settings:
     # When set, card payments go through `processing` for this many seconds before
     # succeeding, so the shop's "payment processing" path can be seen.
     processing_for: float | None = None
+    # Seconds a SEPA Direct Debit stays `processing` before it settles or is returned (Stripe:
+    # some five business days); the `*Delayed` test IBANs take the second (Stripe: 3 minutes).
+    debit_settle_after: float = 0.5
+    debit_settle_delayed_after: float = 180.0
     # Milliseconds each API request takes, uniformly random in [low, high]; Stripe's
     # are some 150-400 ms, which is what makes overlapping requests happen.
     latency_ms: list[float] = field(default_factory=lambda: [0.0, 0.0])

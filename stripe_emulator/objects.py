@@ -253,9 +253,11 @@ def processing_fee(amount: int) -> int:
 def charge(*, payment_intent: dict[str, Any], payment_method: dict[str, Any], paid: bool,
            outcome: dict[str, Any], failure_code: str | None = None,
            failure_message: str | None = None, balance_transaction: str | None = None,
-           three_d_secure: dict[str, Any] | None = None) -> dict[str, Any]:
+           three_d_secure: dict[str, Any] | None = None,
+           payment_method_details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`payment_method_details`: given for other methods than cards (stripe_emulator/bank.py)."""
     pi = payment_intent
-    card = payment_method["card"]
+    card = payment_method.get("card") or {}
     cvc_check = "fail" if failure_code == "incorrect_cvc" else "pass"
     return _base(
         "charge",
@@ -284,7 +286,7 @@ def charge(*, payment_intent: dict[str, Any], payment_method: dict[str, Any], pa
         paid=paid,
         payment_intent=pi["id"],
         payment_method=payment_method["id"],
-        payment_method_details={
+        payment_method_details=payment_method_details or {
             "card": {
                 "amount_authorized": pi["amount"] if paid else None,
                 "authorization_code": None,

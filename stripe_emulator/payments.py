@@ -10,7 +10,7 @@ import copy
 import re
 from typing import Any
 
-from . import cards, objects
+from . import bank, cards, objects
 from .backend import Backend, Call
 from .errors import StripeError, invalid_param, invalid_request
 from .params import Params
@@ -35,10 +35,10 @@ PUBLISHABLE_FIELDS = (
 _CREATE_FIELDS = (
     "amount", "currency", "automatic_payment_methods", "customer", "metadata", "description", "receipt_email",
     "setup_future_usage", "payment_method_types", "payment_method", "payment_method_data", "confirm", "return_url",
-    "statement_descriptor", "statement_descriptor_suffix",
+    "statement_descriptor", "statement_descriptor_suffix", "mandate_data",
 )
 _CONFIRM_FIELDS = ("payment_method", "payment_method_data", "return_url", "receipt_email", "setup_future_usage",
-                   "use_stripe_sdk", "expected_payment_method_type")
+                   "use_stripe_sdk", "expected_payment_method_type", "mandate_data")
 
 
 def payment_intent_create(b: Backend, call: Call, raw: dict[str, Any]) -> dict[str, Any]:
@@ -52,9 +52,11 @@ def payment_intent_create(b: Backend, call: Call, raw: dict[str, Any]) -> dict[s
         raise invalid_param("You may only specify one of these parameters: automatic_payment_methods, "
                             "payment_method_types.", param="payment_method_types", code="parameter_invalid_string")
     for i, kind in enumerate(types):
-        if kind != "card":
-            raise invalid_param(f"The payment method type \"{kind}\" is invalid: the emulator takes cards only.",
+        if kind not in bank.PAYMENT_METHOD_TYPES:
+            raise invalid_param(f"The payment method type \"{kind}\" is invalid. The emulator takes: "
+                                f"{', '.join(bank.PAYMENT_METHOD_TYPES)}.",
                                 param=f"payment_method_types[{i}]", code="payment_method_type_invalid")
+        bank.check_currency(kind, currency, f"payment_method_types[{i}]")
     automatic = None
     if not types:
         # Since API version 2023-08-16 automatic payment methods are on unless types are given.
@@ -62,6 +64,11 @@ def payment_intent_create(b: Backend, call: Call, raw: dict[str, Any]) -> dict[s
         if apm.bool("enabled", default=True):
             redirects = apm.str("allow_redirects", choices=("always", "never")) or "always"
             automatic = {"allow_redirects": redirects, "enabled": True}
+        # What the Dashboard enables here: cards, and the euro methods for euros (the
+        # redirect ones only where the shop can take the shopper back).
+        types = [kind for kind in bank.PAYMENT_METHOD_TYPES if kind == "card" or (
+            automatic and currency in bank.CURRENCIES[kind]
+            and (redirects == "always" or kind not in bank.REDIRECT_TYPES))]
     customer = p.str("customer")
     if customer:
         b.store.get("customer", customer, "customer")
@@ -71,7 +78,7 @@ def payment_intent_create(b: Backend, call: Call, raw: dict[str, Any]) -> dict[s
                             code="parameter_invalid_string")
     pm = _payment_method_of(b, p)
     pi = b.store.add(objects.payment_intent(
-        amount=amount, currency=currency, automatic_payment_methods=automatic, payment_method_types=["card"],
+        amount=amount, currency=currency, automatic_payment_methods=automatic, payment_method_types=types,
         customer=customer, description=p.str("description"), receipt_email=p.str("receipt_email"),
         setup_future_usage=p.str("setup_future_usage", choices=("on_session", "off_session")),
         metadata=p.metadata(), payment_method=pm["id"] if pm else None,
@@ -80,14 +87,16 @@ def payment_intent_create(b: Backend, call: Call, raw: dict[str, Any]) -> dict[s
         pi["status"] = "requires_confirmation"
     b.emit(call, "payment_intent.created", pi)
     if confirm:
-        _confirm(b, call, pi, pm, p.str("return_url"))
+        _confirm(b, call, pi, pm, p.str("return_url"), p.sub("mandate_data", ("customer_acceptance",)))
     return _view(call, pi)
 
 
 def _payment_method_of(b: Backend, p: Params) -> dict[str, Any] | None:
     if "payment_method_data" in p:
-        data = p.sub("payment_method_data", ("type", "card", "billing_details", "metadata"))
-        data.str("type", required=True, choices=("card",))
+        data = p.sub("payment_method_data", ("type", "card", "billing_details", "metadata") + bank.TYPES)
+        kind = data.str("type", required=True, choices=bank.PAYMENT_METHOD_TYPES)
+        if kind in bank.TYPES:
+            return b.store.add(bank.payment_method_from_params(data, kind))
         return b.store.add(payment_method_from_params(data))
     if "payment_method" in p:
         return resolve_payment_method(b, p.str("payment_method"), "payment_method")
@@ -146,7 +155,7 @@ def payment_intent_confirm(b: Backend, call: Call, raw: dict[str, Any], pi_id: s
     pm = _payment_method_of(b, p)
     if pm is None and pi["payment_method"]:
         pm = b.store.get("payment_method", pi["payment_method"], "payment_method")
-    _confirm(b, call, pi, pm, p.str("return_url"))
+    _confirm(b, call, pi, pm, p.str("return_url"), p.sub("mandate_data", ("customer_acceptance",)))
     return _view(call, pi)
 
 
@@ -182,7 +191,8 @@ def _unexpected_state(call: Call, pi: dict[str, Any], message: str) -> StripeErr
                            payment_intent=copy.deepcopy(_view(call, pi)))
 
 
-def _confirm(b: Backend, call: Call, pi: dict[str, Any], pm: dict[str, Any] | None, return_url: str | None) -> None:
+def _confirm(b: Backend, call: Call, pi: dict[str, Any], pm: dict[str, Any] | None, return_url: str | None,
+             mandate_data: Params) -> None:
     if pm is None:
         raise _unexpected_state(call, pi, "You cannot confirm this PaymentIntent because it's missing a payment "
                                           "method. You can either update the PaymentIntent with a payment method "
@@ -198,8 +208,17 @@ def _confirm(b: Backend, call: Call, pi: dict[str, Any], pm: dict[str, Any] | No
             "to `true` and `automatic_payment_methods[allow_redirects]` to `never` when creating Setup Intents and "
             "Payment Intents.", param="return_url",
         )
+    if pm["type"] not in pi["payment_method_types"]:
+        raise invalid_request(
+            f"The PaymentMethod provided ({pm['id']}) has type {pm['type']}, which this PaymentIntent does not "
+            f"accept. Its payment_method_types are: {', '.join(pi['payment_method_types'])}.",
+            code="payment_intent_incompatible_payment_method", param="payment_method",
+        )
     pi.update(payment_method=pm["id"], last_payment_error=None, next_action=None)
     _forget_challenges(b, pi["id"])
+    if pm["type"] in bank.TYPES:
+        bank.confirm(b, call, pi, pm, return_url, mandate_data)
+        return
     card = _card_of(pm)
     if card.outcome == cards.REQUIRE_3DS:
         token = objects.new_id("3ds")
@@ -279,6 +298,7 @@ def _capture(b: Backend, call: Call | None, pi: dict[str, Any], pm: dict[str, An
     charge = objects.charge(
         payment_intent=pi, payment_method=pm, paid=True, three_d_secure=three_d_secure,
         outcome=_outcome("authorized", "approved_by_network", None, "Payment complete."),
+        payment_method_details=bank.charge_details(b, pi, pm) if pm["type"] in bank.TYPES else None,
     )
     txn = b.store.add(objects.balance_transaction(
         amount=pi["amount"], currency=pi["currency"], source=charge["id"], kind="charge",
@@ -291,7 +311,7 @@ def _capture(b: Backend, call: Call | None, pi: dict[str, Any], pm: dict[str, An
         attach_for_future_usage(b, call, pm, pi["customer"])
     b.emit(call, "charge.succeeded", charge)
     b.emit(call, "payment_intent.succeeded", pi)
-    if _card_of(pm).outcome == cards.DISPUTE:
+    if pm["type"] == "card" and _card_of(pm).outcome == cards.DISPUTE:
         b.later(b.controls.settings.dispute_after, _open_dispute, b, charge["id"])
 
 
@@ -413,6 +433,10 @@ def _refund_course(b: Backend, charge: dict[str, Any]) -> tuple[str, bool]:
     mode = b.controls.settings.refunds
     if mode != "card":
         return ("succeeded" if mode == "pending_succeeded" else "failed"), True
+    kind = charge["payment_method_details"]["type"]
+    if kind != "card":
+        # A SEPA refund is a credit transfer back to the account: pending for days, then done.
+        return "succeeded", kind == bank.SEPA_DEBIT
     behaviour = cards.by_fingerprint(charge["payment_method_details"]["card"]["fingerprint"]).refund
     return ("failed" if behaviour == cards.REFUND_FAILS else "succeeded"), behaviour == cards.REFUND_PENDING
 

@@ -12,7 +12,7 @@ import fnmatch
 import secrets
 from typing import Any
 
-from . import cards, objects
+from . import bank, cards, objects
 from .backend import Backend, Call
 from .errors import StripeError, invalid_param, invalid_request
 from .params import Params
@@ -20,6 +20,7 @@ from .params import Params
 EVENT_TYPES = (
     "charge.dispute.created",
     "charge.failed",
+    "charge.pending",
     "charge.refunded",
     "charge.succeeded",
     "charge.updated",
@@ -103,8 +104,10 @@ def customer_list(b: Backend, call: Call, raw: dict[str, Any]) -> dict[str, Any]
 
 
 def payment_method_create(b: Backend, call: Call, raw: dict[str, Any]) -> dict[str, Any]:
-    p = Params(raw, ("type", "card", "billing_details", "metadata"))
-    p.str("type", required=True, choices=("card",))
+    p = Params(raw, ("type", "card", "billing_details", "metadata") + bank.TYPES)
+    kind = p.str("type", required=True, choices=("card",) + bank.TYPES)
+    if kind in bank.TYPES:
+        return b.store.add(bank.payment_method_from_params(p, kind))
     return b.store.add(payment_method_from_params(p))
 
 

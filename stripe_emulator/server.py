@@ -15,7 +15,7 @@ from string import Template
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
-from . import payments, resources
+from . import bank, payments, resources
 from .backend import DEFAULT_API_VERSION, Backend, Call
 from .controls import ControlError
 from .errors import StripeError, authentication, invalid_request
@@ -71,6 +71,7 @@ ROUTES = [
     Route("GET", "/v1/refunds/{id}", payments.refund_retrieve),
     Route("GET", "/v1/disputes", payments.dispute_list),
     Route("GET", "/v1/disputes/{id}", payments.dispute_retrieve),
+    Route("GET", "/v1/mandates/{id}", bank.mandate_retrieve),
     Route("GET", "/v1/balance_transactions", resources.balance_transaction_list),
     Route("GET", "/v1/balance_transactions/{id}", resources.balance_transaction_retrieve),
     Route("GET", "/v1/events", resources.event_list),
@@ -97,6 +98,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self.stripe_js = _static("static/stripe.js").encode()
         self.challenge_page = Template(_static("templates/challenge.html"))
         self.challenge_done_page = Template(_static("templates/challenge_done.html"))
+        self.bank_page = Template(_static("templates/bank.html"))
         super().__init__(address, Handler)
 
 
@@ -149,6 +151,8 @@ class Handler(BaseHTTPRequestHandler):
                            {"Cache-Control": "no-cache"})
             elif url.path.startswith("/3ds/"):
                 self._challenge(method, url.path.removeprefix("/3ds/"), body)
+            elif url.path.startswith("/bank/"):
+                self._bank_redirect(method, url.path.removeprefix("/bank/"), body)
             else:
                 self._send_json(404, {"error": {"type": "invalid_request_error",
                                                 "message": f"Unrecognized request URL ({method}: {url.path})."}})
@@ -377,6 +381,37 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._send_html(200, self.server.challenge_done_page.substitute(
                 message=f"Authentication finished ({status}). You can close this page.", script=""))
+
+    # --- iDEAL and Bancontact: the bank's page the shopper is redirected to -------
+
+    def _bank_redirect(self, method: str, token: str, body: str) -> None:
+        store = self.backend.store
+        with store.lock:
+            pi = bank.redirect_payment(self.backend, token)
+            if pi is None:
+                self._send_html(404, self.server.challenge_done_page.substitute(
+                    message="This payment has already been completed, has expired or was canceled.", script=""))
+                return
+            pm = store.get("payment_method", pi["payment_method"])
+            if method == "GET":
+                self._send_html(200, self.server.bank_page.substitute(
+                    token=token, method=bank.method_name(pm["type"]),
+                    amount=payments.format_amount(pi["amount"], pi["currency"]),
+                ))
+                return
+            form = parse_form(body)
+            if form.get("action") not in ("authorize", "fail"):
+                self._send_html(400, self.server.challenge_done_page.substitute(
+                    message="Choose Authorize or Fail.", script=""))
+                return
+            pi, return_url = bank.redirect_finish(self.backend, token, form["action"] == "authorize")
+            store.save()
+        status = "succeeded" if pi["status"] == "succeeded" else "failed"
+        self._send(303, b"", "text/plain", {"Location": _with_query(return_url or "/", {
+            "payment_intent": pi["id"],
+            "payment_intent_client_secret": pi["client_secret"],
+            "redirect_status": status,
+        })})
 
     def _send_html(self, status: int, html: str) -> None:
         self._send(status, html.encode(), "text/html; charset=utf-8")

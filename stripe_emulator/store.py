@@ -28,6 +28,7 @@ KINDS = {
     "dp": "dispute",
     "evt": "event",
     "we": "webhook_endpoint",
+    "mandate": "mandate",
 }
 IDEMPOTENCY_TTL = 24 * 3600  # Stripe keeps keys at least 24 hours
 FORMAT_VERSION = 1
