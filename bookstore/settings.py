@@ -54,7 +54,8 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- Apps and middleware ----------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with the shop's site, whose index leads with the staff dashboard (ops/admin_site.py).
+    "ops.admin_apps.ShopAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
