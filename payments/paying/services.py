@@ -190,6 +190,11 @@ def payment_apply_intent(*, intent, actor: Actor) -> Payment | None:
     succeeded = intent["status"] == Payment.Status.SUCCEEDED
     charge = _latest_charge(intent) if succeeded else None
     mirrored_charge = stripe_mirror(djstripe_models.Charge, charge) if charge else None
+    saved_card = stripe_field(intent, "payment_method") if succeeded and stripe_field(intent, "setup_future_usage") else None
+    if saved_card is not None and not isinstance(saved_card, str):
+        # Stripe attached the card to the Customer as the payment succeeded; dj-stripe's mirror of
+        # the PaymentIntent keeps an existing payment method row as it was, so it learns it here.
+        stripe_mirror(djstripe_models.PaymentMethod, saved_card)
     # A payment that succeeds clears the cart in the same transaction as the order turns
     # paid, so a shopper who sees "paid" never sees the books still in the cart; the
     # cart's lock comes before the order's (bookstore/locks.py).
