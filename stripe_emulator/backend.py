@@ -18,6 +18,9 @@ from .webhooks import Dispatcher, wants
 # The version an account is "pinned" to: the one stripe-python 15.6 sends.
 DEFAULT_API_VERSION = "2026-08-26.dahlia"
 MAX_EXPAND_DEPTH = 4  # Stripe's limit
+# Called with (backend, call, kind, object) after each event: how one resource follows another's
+# changes (a Checkout Session its PaymentIntent) without the modules importing each other.
+EVENT_LISTENERS: list[Callable[[Backend, Call | None, str, dict[str, Any]], None]] = []
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,8 @@ class Backend:
         )
         self.store.add(event)
         self.dispatcher.deliver(event, endpoints)
+        for listener in EVENT_LISTENERS:
+            listener(self, call, kind, obj)
 
     def change(self, call: Call | None, kind: str, obj: dict[str, Any], **changes: Any) -> None:
         """Apply changes to an object and emit `kind` with Stripe's `previous_attributes`."""
@@ -100,9 +105,11 @@ class Backend:
 
     # --- background work ---------------------------------------------------------
 
-    def later(self, delay: float, fn: Callable[..., None], *args: Any) -> None:
-        """Run `fn(*args)` after `delay` seconds, holding the state lock, and save the state after."""
-        self.scheduler.call_later(delay, self._run_locked, self._generation, fn, args)
+    def later(self, delay: float, fn: Callable[..., None], *args: Any, waited: bool = True) -> None:
+        """Run `fn(*args)` after `delay` seconds, holding the state lock, and save the state after.
+
+        `waited=False`: `wait_idle` does not wait for it (a session's expiry, hours away)."""
+        self.scheduler.call_later(delay, self._run_locked, self._generation, fn, args, waited=waited)
 
     def _run_locked(self, generation: int, fn: Callable[..., None], args: tuple[Any, ...]) -> None:
         with self.store.lock:

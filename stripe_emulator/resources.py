@@ -18,6 +18,10 @@ from .errors import StripeError, invalid_param, invalid_request
 from .params import Params
 
 EVENT_TYPES = (
+    "checkout.session.async_payment_failed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.completed",
+    "checkout.session.expired",
     "charge.dispute.created",
     "charge.failed",
     "charge.pending",

@@ -25,6 +25,7 @@ class Scheduler:
         self._queue: list[tuple[float, int, Callable[..., Any], tuple[Any, ...]]] = []
         self._order = itertools.count()  # keeps same-time tasks first-in first-out
         self._running = 0
+        self._waited = 0  # queued tasks that wait_idle waits for
         self._waiting_workers = 0
         self._stopping = False
         lock = threading.Lock()
@@ -48,15 +49,17 @@ class Scheduler:
         for thread in threads:
             thread.join(timeout=5)
 
-    def call_later(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
+    def call_later(self, delay: float, fn: Callable[..., Any], *args: Any, waited: bool = True) -> None:
         with self._wake:
-            heapq.heappush(self._queue, (time.monotonic() + max(delay, 0.0), next(self._order), fn, args))
+            heapq.heappush(self._queue, (time.monotonic() + max(delay, 0.0), next(self._order), fn, args, waited))
+            self._waited += waited
             self._wake.notify()
 
     def clear(self) -> None:
         """Drop the waiting tasks (running ones finish)."""
         with self._wake:
             self._queue.clear()
+            self._waited = 0
             self._wake.notify_all()
             if not self._running:
                 self._idle.notify_all()
@@ -64,7 +67,7 @@ class Scheduler:
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no task waits or runs; False if that did not happen within `timeout` seconds."""
         with self._idle:
-            return self._idle.wait_for(lambda: not self._queue and not self._running, timeout)
+            return self._idle.wait_for(lambda: not self._waited and not self._running, timeout)
 
     def _spawn(self) -> None:
         thread = threading.Thread(target=self._work, name=f"stripe-emulator-worker-{len(self._threads)}",
@@ -84,7 +87,8 @@ class Scheduler:
                 self._waiting_workers -= 1
                 if self._stopping:
                     return
-                _, _, fn, args = heapq.heappop(self._queue)
+                _, _, fn, args, waited = heapq.heappop(self._queue)
+                self._waited -= waited
                 self._running += 1
                 # Someone must keep watching the queue while this task runs.
                 if not self._waiting_workers and len(self._threads) < self._max_workers:
@@ -96,5 +100,5 @@ class Scheduler:
             finally:
                 with self._wake:
                     self._running -= 1
-                    if not self._queue and not self._running:
+                    if not self._waited and not self._running:
                         self._idle.notify_all()

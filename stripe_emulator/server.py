@@ -16,6 +16,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from . import bank, payments, resources
+from . import checkout
 from .backend import DEFAULT_API_VERSION, Backend, Call
 from .controls import ControlError
 from .errors import StripeError, authentication, invalid_request
@@ -63,7 +64,12 @@ ROUTES = [
     Route("GET", "/v1/payment_intents/{id}", payments.payment_intent_retrieve, publishable=True),
     Route("POST", "/v1/payment_intents/{id}", payments.payment_intent_update),
     Route("POST", "/v1/payment_intents/{id}/confirm", payments.payment_intent_confirm, publishable=True),
-    Route("POST", "/v1/payment_intents/{id}/cancel", payments.payment_intent_cancel),
+    Route("POST", "/v1/payment_intents/{id}/cancel", checkout.payment_intent_cancel),
+    Route("POST", "/v1/checkout/sessions", checkout.session_create),
+    Route("GET", "/v1/checkout/sessions", checkout.session_list),
+    Route("GET", "/v1/checkout/sessions/{id}", checkout.session_retrieve),
+    Route("GET", "/v1/checkout/sessions/{id}/line_items", checkout.session_line_items),
+    Route("POST", "/v1/checkout/sessions/{id}/expire", checkout.session_expire),
     Route("GET", "/v1/charges", payments.charge_list),
     Route("GET", "/v1/charges/{id}", payments.charge_retrieve),
     Route("POST", "/v1/refunds", payments.refund_create),
@@ -151,6 +157,9 @@ class Handler(BaseHTTPRequestHandler):
                            {"Cache-Control": "no-cache"})
             elif url.path.startswith("/3ds/"):
                 self._challenge(method, url.path.removeprefix("/3ds/"), body)
+            elif url.path.startswith(checkout.PAGE_PREFIX):
+                host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
+                self._send(*checkout.hosted_page(self.backend, method, url.path, url.query, body, host))
             elif url.path.startswith("/bank/"):
                 self._bank_redirect(method, url.path.removeprefix("/bank/"), body)
             else:

@@ -28,6 +28,7 @@ KINDS = {
     "dp": "dispute",
     "evt": "event",
     "we": "webhook_endpoint",
+    "cs": "checkout.session",
     "mandate": "mandate",
 }
 IDEMPOTENCY_TTL = 24 * 3600  # Stripe keeps keys at least 24 hours
@@ -51,6 +52,9 @@ class Store:
             self.idempotency: dict[str, dict[str, Any]] = {}
             # Open 3D Secure challenges by token: {"payment_intent": id, "return_url": url}.
             self.challenges: dict[str, dict[str, Any]] = {}
+            # A Checkout Session's line items and `payment_intent_data`, by session id (not part of the object).
+            self.checkout_line_items: dict[str, list[dict[str, Any]]] = {}
+            self.checkout_intent_data: dict[str, dict[str, Any]] = {}
 
     @property
     def account(self) -> dict[str, Any]:
@@ -103,6 +107,8 @@ class Store:
                 "endpoint_secrets": self.endpoint_secrets,
                 "idempotency": self.idempotency,
                 "challenges": self.challenges,
+                "checkout_line_items": self.checkout_line_items,
+                "checkout_intent_data": self.checkout_intent_data,
             }
             folder = os.path.dirname(os.path.abspath(self.path))
             fd, tmp = tempfile.mkstemp(prefix=".stripe-emulator-", dir=folder)
@@ -119,3 +125,5 @@ class Store:
         self.endpoint_secrets = state["endpoint_secrets"]
         self.idempotency = state["idempotency"]
         self.challenges = state["challenges"]
+        self.checkout_line_items = state.get("checkout_line_items", {})
+        self.checkout_intent_data = state.get("checkout_intent_data", {})
