@@ -136,6 +136,8 @@ class OrderEvent(models.Model):
         REFUND_FAILED = "refund_failed", "Refund failed"
         REFUND = "refund", "Refunded"
         CONFIRMATION_SENT = "confirmation_sent", "Confirmation emailed"
+        PAYMENT_PROCESSING = "payment_processing", "Payment processing at the bank"
+        REINSTATED = "reinstated", "Reinstated"
 
     class Actor(models.TextChoices):
         SHOPPER = "shopper", "Shopper"

@@ -341,6 +341,39 @@ def order_cancel(*, order_id: int, actor: Actor, reason: str) -> Order:
     return order
 
 
+@transaction.atomic
+def order_reinstate(*, order_id: int, actor: Actor, reason: str) -> Order:
+    """Bring a canceled order back to awaiting payment, its books reserved again: its payment
+    went through after all (a bank debit that settled late, a payment page left open).
+
+    Raises OrderError (`insufficient_stock`, `unknown_book`) when the books cannot all be
+    reserved again; this runs as a savepoint, so what was reserved is undone, and the
+    caller gives the money back instead.
+    """
+    order = lock_order(order_id)
+    if order.status == Order.Status.PENDING_PAYMENT:
+        return order
+    if order.status != Order.Status.CANCELED:
+        raise OrderError(
+            f"Order {order.number} is {order.get_status_display().lower()}; only canceled orders can be reinstated.",
+            code="not_reinstatable",
+        )
+    lines = list(order.lines.select_related("book"))
+    if any(line.book_id is None for line in lines):
+        raise OrderError(f"A book of order {order.number} is no longer in the catalogue.", code="unknown_book")
+    if order.stock_released:
+        _reserve_stock(lines)
+    previous = order.status
+    order.status = Order.Status.PENDING_PAYMENT
+    order.stock_released = False
+    order.canceled_at = None
+    order.save(update_fields=["status", "stock_released", "canceled_at", "updated_at"])
+    order_event_record(
+        order=order, kind=OrderEvent.Kind.REINSTATED, actor=actor, from_status=previous, to_status=order.status, message=reason
+    )
+    return order
+
+
 def order_expire_unpaid(*, now: datetime | None = None, skip_order_ids: Collection[int] = ()) -> list[str]:
     """Cancel orders still unpaid past their reservation; returns their numbers.
 

@@ -41,7 +41,7 @@ class OrderMoneyAdmin(ReadOnlyAdmin):
 @admin.register(Payment)
 class PaymentAdmin(OrderMoneyAdmin):
     list_display = ["stripe_payment_intent_id", "order_link", "status", "amount_display", "card", "updated_at"]
-    list_filter = ["status", "card_brand"]
+    list_filter = ["status", "method_type", "card_brand"]
     search_fields = ["stripe_payment_intent_id", "order__number", "order__email"]
     list_select_related = ["order"]
     fields = [
@@ -60,9 +60,9 @@ class PaymentAdmin(OrderMoneyAdmin):
     ]
     readonly_fields = fields
 
-    @admin.display(description="Card")
+    @admin.display(description="Paid with")
     def card(self, payment: Payment) -> str:
-        return f"{payment.card_brand.title()} •••• {payment.card_last4}" if payment.card_last4 else "—"
+        return payment.method_words or "—"
 
     @admin.display(description="PaymentIntent (dj-stripe mirror)")
     def payment_intent_link(self, payment: Payment) -> str:

@@ -37,6 +37,8 @@ DECLINE_MESSAGES = {
     "incorrect_cvc": "The security code (CVC) is incorrect. Check it and try again.",
     "incorrect_number": "The card number is incorrect. Check it and try again.",
     "payment_intent_authentication_failure": "We could not authenticate your card. Try again or use another card.",
+    "payment_intent_payment_attempt_failed": "Your bank did not approve the payment; nothing was charged. "
+    "Try again or choose another way to pay.",
 }
 UNAVAILABLE_MESSAGE = "We could not reach our payment provider. Nothing was charged; please try again in a moment."
 BUSY_MESSAGE = "Our payment provider is busy right now. Nothing was charged; please try again in a moment."

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from payments.paying.methods import DELAYED_METHODS, card_words
+
 
 class Payment(models.Model):
     """Links an order to its Stripe PaymentIntent (mirrored by dj-stripe).
@@ -36,11 +38,25 @@ class Payment(models.Model):
     last_error_message = models.TextField(blank=True)
     card_brand = models.CharField(max_length=32, blank=True)
     card_last4 = models.CharField(max_length=4, blank=True)
+    # The PaymentMethod's type ("card", "sepa_debit", "ideal", ...) once the shopper chose one,
+    # and how they paid in words, from the charge (payments/paying/methods.py).
+    method_type = models.CharField(max_length=32, blank=True)
+    method_description = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return self.stripe_payment_intent_id or f"payment of order {self.order_id}, awaiting Stripe"
+
+    @property
+    def method_words(self) -> str:
+        """"Visa ending in 4242", "SEPA Direct Debit ending in 3000", "iDEAL, ING"; "" before a charge."""
+        return self.method_description or card_words(self.card_brand, self.card_last4)
+
+    @property
+    def is_settling(self) -> bool:
+        """The bank is still settling it (SEPA Direct Debit: days): the order holds its books."""
+        return self.status == self.Status.PROCESSING and self.method_type in DELAYED_METHODS
 
 
 class Refund(models.Model):

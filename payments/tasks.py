@@ -15,16 +15,18 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError
 
 from orders.models import Order
+from payments.gateway import PaymentGatewayError
 from payments.documents.services import (
     credit_note_render,
     receipt_deliver,
     receipt_record_failure,
     receipts_sweep,
 )
+from payments.paying.emails import payment_email_send
 from payments.paying.inbox import webhook_give_up, webhook_inbox_sweep
 from payments.paying.services import payments_reconcile, payments_release_expired
 from payments.paying.webhooks import webhook_process
-from payments.refunds.services import refund_notify
+from payments.refunds.services import refund_late_payment, refund_notify
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +74,19 @@ class ReceiptTask(Task):
 @shared_task(base=ReceiptTask, name="payments.receipt_deliver", **RETRY_OPTIONS)
 def receipt_deliver_task(order_id: int) -> None:
     receipt_deliver(order_id=order_id)
+
+
+@shared_task(name="payments.payment_email_send", **RETRY_OPTIONS)
+def payment_email_send_task(order_id: int, kind: str) -> None:
+    """Tell the shopper their bank is processing the payment, or that it failed after all."""
+    payment_email_send(order_id=order_id, kind=kind)
+
+
+# Stripe unreachable is worth another try too (the service raises only retryable gateway errors).
+@shared_task(name="payments.refund_late_payment", **{**RETRY_OPTIONS, "autoretry_for": TRANSIENT_ERRORS + (PaymentGatewayError,)})
+def refund_late_payment_task(order_id: int) -> None:
+    """Give back a payment that arrived after its order was canceled and could not be reinstated."""
+    refund_late_payment(order_id=order_id)
 
 
 @shared_task(name="payments.credit_note_render", **RETRY_OPTIONS)

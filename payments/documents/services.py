@@ -281,10 +281,7 @@ def credit_note_render(*, credit_note_id: int) -> CreditNote:
 
 def _payment_method(order: Order) -> str:
     payment = Payment.objects.filter(order=order).first()
-    if payment is None or not (payment.card_brand or payment.card_last4):
-        return "Card"
-    brand = CARD_BRANDS.get(payment.card_brand, payment.card_brand.title()) or "Card"
-    return f"{brand} ending in {payment.card_last4}"
+    return (payment.method_words if payment else "") or "Card"
 
 
 def _document_context(*, order: Order, vat_lines: list[VatLine], issued_at) -> dict:

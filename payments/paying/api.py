@@ -44,10 +44,16 @@ def _receipt_url(order: Order, request) -> str | None:
 class PaymentStateSerializer(serializers.ModelSerializer):
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     amount = MoneyField(amount="amount")
+    method = serializers.CharField(
+        source="method_words", read_only=True, help_text='How it was paid: "Visa ending in 4242", "iDEAL, ING".'
+    )
 
     class Meta:
         model = Payment
-        fields = ["status", "status_display", "amount", "card_brand", "card_last4", "last_error_message", "updated_at"]
+        fields = [
+            "status", "status_display", "amount", "method_type", "method", "card_brand", "card_last4",
+            "last_error_message", "updated_at",
+        ]
         extra_kwargs = {"last_error_message": {"help_text": "Why the last attempt failed, for the shopper."}}
 
 

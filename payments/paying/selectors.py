@@ -16,10 +16,14 @@ class PaymentState:
     paid: bool  # also after refunds: the order was paid once
     payment_status: str | None  # Stripe's PaymentIntent status; None until payment is started
     last_error_message: str  # why the last attempt failed, for the shopper; empty otherwise
+    notice: str = ""  # what is happening meanwhile, for the shopper (a bank settling a debit)
+
+
+SETTLING_NOTICE = "Your bank is processing the payment; we will email you when it is done. Your books are held for you."
 
 
 def payment_state(*, order: Order) -> PaymentState:
-    payment = Payment.objects.filter(order=order).only("status", "last_error_message").first()
+    payment = Payment.objects.filter(order=order).only("status", "last_error_message", "method_type").first()
     return PaymentState(
         number=order.number,
         order_status=order.status,
@@ -27,6 +31,7 @@ def payment_state(*, order: Order) -> PaymentState:
         paid=order.paid_at is not None,
         payment_status=payment.status if payment else None,
         last_error_message=payment.last_error_message if payment else "",
+        notice=SETTLING_NOTICE if payment and payment.is_settling and order.is_awaiting_payment else "",
     )
 
 

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from djstripe import models as djstripe_models
 
+from bookstore.celery import queue_after_commit
 from bookstore.errors import ShopError
 from bookstore.locks import lock_cart, lock_order, lock_payment
 from bookstore.money import format_money
@@ -30,9 +31,11 @@ from orders.services import (
     order_expire_unpaid,
     order_flag,
     order_mark_paid,
+    order_reinstate,
 )
 from payments import gateway
 from payments.models import Payment
+from payments.paying.methods import DELAYED_METHODS, METHOD_NAMES, payment_method_words
 from payments.paying.inbox import webhook_events_recover
 from payments.documents.services import receipt_request
 from payments.stripe_objects import stripe_field, stripe_mirror
@@ -207,6 +210,8 @@ def payment_apply_intent(*, intent, actor: Actor) -> Payment | None:
         if mirrored_intent is not None and payment.payment_intent_id is None:
             payment.payment_intent = mirrored_intent
         status = intent["status"]
+        previous_status = payment.status
+        payment.method_type = _method_type(intent) or payment.method_type
         if payment.status == Payment.Status.SUCCEEDED and status != Payment.Status.SUCCEEDED:
             # Stripe never moves a PaymentIntent back from succeeded; this is a stale copy.
             logger.info("Ignored %s for PaymentIntent %s: it already succeeded.", status, intent["id"])
@@ -220,9 +225,15 @@ def payment_apply_intent(*, intent, actor: Actor) -> Payment | None:
         elif status == Payment.Status.CANCELED:
             _apply_canceled(order=order, payment=payment, intent=intent, actor=actor)
         else:
-            _apply_in_progress(order=order, payment=payment, intent=intent, actor=actor)
+            _apply_in_progress(order=order, payment=payment, intent=intent, actor=actor, previous_status=previous_status)
         payment.save()
         return payment
+
+
+def _method_type(intent) -> str:
+    """The type of the PaymentMethod tried last: the intent's (expanded by `payment_sync`), or the failed one's."""
+    method = stripe_field(intent, "payment_method") or stripe_field(stripe_field(intent, "last_payment_error") or {}, "payment_method")
+    return "" if method is None or isinstance(method, str) else stripe_field(method, "type", "")
 
 
 def _apply_succeeded(*, order: Order, payment: Payment, intent, actor: Actor) -> None:
@@ -243,24 +254,40 @@ def _apply_succeeded(*, order: Order, payment: Payment, intent, actor: Actor) ->
                 ),
             )
         return
-    if order.status == Order.Status.CANCELED:
-        if first_time:
-            order_flag(
-                order_id=order.pk,
-                actor=actor,
-                reference=intent["id"],
-                reason=f"Payment of {format_money(received, currency)} succeeded after the order was canceled: refund it.",
-            )
-        return
+    if order.status == Order.Status.CANCELED and first_time:
+        order = _apply_late_success(order=order, intent=intent, actor=actor, amount=format_money(received, currency))
     if order.status != Order.Status.PENDING_PAYMENT:
         return
-    card = f" ({payment.card_brand.title()} •••• {payment.card_last4})" if payment.card_last4 else ""
     order_mark_paid(
-        order_id=order.pk, actor=actor, message=f"Paid {format_money(received, currency)} by card{card}."
+        order_id=order.pk, actor=actor, message=f"Paid {format_money(received, currency)} by {payment.method_words or 'card'}."
     )
     receipt_request(order_id=order.pk)
     if order.cart_id:
         _cart_remove_purchased(order)
+
+
+def _apply_late_success(*, order: Order, intent, actor: Actor, amount: str) -> Order:
+    """Money arrived for a canceled order (a debit that settled after the reservation ran out, a
+    payment page left open): never kept silently. The order comes back if its books can all be
+    reserved again, to be marked paid; otherwise the money goes back and staff are told. The
+    refund calls Stripe, so it is queued for after this transaction (no Stripe call under the
+    order's lock); the flag stays until staff clear it."""
+    try:
+        return order_reinstate(
+            order_id=order.pk,
+            actor=actor,
+            reason=f"Payment of {amount} ({intent['id']}) arrived after the order was canceled; its books are reserved again.",
+        )
+    except OrderError as exc:
+        order_flag(
+            order_id=order.pk,
+            actor=actor,
+            reference=intent["id"],
+            reason=f"Payment of {amount} ({intent['id']}) succeeded after the order was canceled, and the books could "
+            f"not be reserved again ({exc.message}): it is being refunded automatically.",
+        )
+        queue_after_commit("payments.refund_late_payment", order_id=order.pk)
+        return order
 
 
 def _cart_remove_purchased(order: Order) -> None:
@@ -283,9 +310,12 @@ def _latest_charge(intent):
 def _record_charge(*, payment: Payment, charge, mirrored_charge) -> None:
     if not charge:
         return
-    card = stripe_field(stripe_field(charge, "payment_method_details", {}), "card", {})
+    details = stripe_field(charge, "payment_method_details", {}) or {}
+    card = stripe_field(details, "card", {}) or {}
     payment.card_brand = stripe_field(card, "brand", "")
     payment.card_last4 = stripe_field(card, "last4", "")
+    payment.method_type = stripe_field(details, "type", "") or payment.method_type
+    payment.method_description = payment_method_words(details)
     if mirrored_charge is not None:
         payment.charge = mirrored_charge
 
@@ -301,13 +331,26 @@ def _apply_canceled(*, order: Order, payment: Payment, intent, actor: Actor) -> 
         )
 
 
-def _apply_in_progress(*, order: Order, payment: Payment, intent, actor: Actor) -> None:
+# What the shopper is told when the bank does not pay a direct debit after all.
+DEBIT_RETURNED = (
+    "Your bank did not pay the SEPA Direct Debit, so nothing was taken. The order was canceled and its books went "
+    "back on the shelf; your cart still holds them, so you can order again and pay another way."
+)
+
+
+def _apply_in_progress(*, order: Order, payment: Payment, intent, actor: Actor, previous_status: str) -> None:
     status = intent["status"]
     error = stripe_field(intent, "last_payment_error")
     if status == Payment.Status.REQUIRES_PAYMENT_METHOD and error:
         code = stripe_field(error, "code", "")
         decline_code = stripe_field(error, "decline_code", "")
-        message = gateway.decline_message(code=code, decline_code=decline_code, stripe_message=stripe_field(error, "message", ""))
+        # A payment that fails after `processing` is a debit the bank returned days later: the
+        # order held its books for it, so it is canceled now rather than left payable.
+        late = previous_status == Payment.Status.PROCESSING or payment.method_type in DELAYED_METHODS
+        if late:
+            message = DEBIT_RETURNED
+        else:
+            message = gateway.decline_message(code=code, decline_code=decline_code, stripe_message=stripe_field(error, "message", ""))
         failed_charge = stripe_field(error, "charge", "") or stripe_field(stripe_field(intent, "latest_charge"), "id", "")
         is_new_failure = (payment.last_error_code, payment.last_decline_code, payment.last_error_message) != (
             code,
@@ -323,10 +366,37 @@ def _apply_in_progress(*, order: Order, payment: Payment, intent, actor: Actor) 
                 message=f"Payment failed: {message} ({decline_code or code}{f', charge {failed_charge}' if failed_charge else ''}).",
                 data={"code": code, "decline_code": decline_code},
             )
+        if late and order.status == Order.Status.PENDING_PAYMENT:
+            order_cancel(
+                order_id=order.pk,
+                actor=actor,
+                reason=f"The bank returned the {METHOD_NAMES.get(payment.method_type, 'payment')} ({code}); "
+                "the books are back on the shelf.",
+            )
+            queue_after_commit("payments.payment_email_send", order_id=order.pk, kind="failed")
     elif status in (Payment.Status.PROCESSING, Payment.Status.REQUIRES_ACTION):
         # A new attempt is under way: the last card's error no longer describes it.
         payment.last_error_code = payment.last_decline_code = payment.last_error_message = ""
+        if status == Payment.Status.PROCESSING and payment.method_type in DELAYED_METHODS:
+            _record_settling(order=order, payment=payment, intent=intent, actor=actor)
     payment.status = status
+
+
+def _record_settling(*, order: Order, payment: Payment, intent, actor: Actor) -> None:
+    """The bank takes days to pay (SEPA Direct Debit): say so in the history and, once, by email.
+    The order keeps its books meanwhile (`payments_release_expired` skips it)."""
+    # Under the order's lock the check is exact; OrderEvent's constraint backs it.
+    if order.events.filter(kind=OrderEvent.Kind.PAYMENT_PROCESSING, reference=intent["id"]).exists():
+        return
+    order_event_record(
+        order=order,
+        kind=OrderEvent.Kind.PAYMENT_PROCESSING,
+        actor=actor,
+        reference=intent["id"],
+        message=f"The bank is processing the {METHOD_NAMES.get(payment.method_type, 'payment')}; the books are held "
+        "until it settles, past the reservation if need be.",
+    )
+    queue_after_commit("payments.payment_email_send", order_id=order.pk, kind="processing")
 
 
 def payments_reconcile(*, now: datetime | None = None) -> list[str]:
@@ -379,6 +449,11 @@ def payments_release_expired(*, now: datetime | None = None) -> list[str]:
     numbers, still_open = [], []
     for payment in expired_with_payment:
         order_id, number = payment.order_id, payment.order.number
+        if payment.is_settling:
+            # The bank has the payment: Stripe cancels no `processing` PaymentIntent, and the
+            # books wait for the bank's answer (days for a SEPA debit) without asking Stripe.
+            still_open.append(order_id)
+            continue
         try:
             payment = payment_cancel(payment=payment, purpose="expire", actor=Actor.system())
         except gateway.PaymentGatewayError as exc:

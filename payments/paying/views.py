@@ -62,5 +62,6 @@ def payment_status(request: HttpRequest, number: str, access_key: str | None = N
             "paid": state.paid,
             "payment_status": state.payment_status,
             "message": state.last_error_message,
+            "notice": state.notice,
         }
     )

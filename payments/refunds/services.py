@@ -186,6 +186,50 @@ def refund_create(
     return refund_apply(stripe_refund=answer, actor=Actor.staff(staff_user)) or refund
 
 
+def refund_late_payment(*, order_id: int) -> Refund | None:
+    """Give back, in full, a payment that arrived after its order was canceled and could not be
+    reinstated (payments/paying/services.py flags the order and queues this). Made by the shop,
+    not by staff; once per payment (a refund not failed is reused, keyed by its row as
+    `refund_create`'s). None if there is nothing to give back."""
+    with transaction.atomic():
+        order = lock_order(order_id)
+        payment = Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).first()
+        if order.status != Order.Status.CANCELED or payment is None:
+            return None
+        refund = payment.refunds.exclude(status__in=FAILED_STATUSES).first()
+        if refund is None:
+            refund = Refund.objects.create(
+                order=order,
+                payment=payment,
+                amount=payment.amount,
+                currency=payment.currency,
+                note="Automatic: the payment arrived after the order was canceled and its books were gone.",
+            )
+            order_event_record(
+                order=order,
+                kind=OrderEvent.Kind.REFUND_REQUESTED,
+                actor=Actor.system(),
+                message=f"Refund of {format_money(refund.amount, refund.currency)} sent to Stripe: the payment arrived "
+                "after the order was canceled.",
+                data={"refund_id": refund.pk},
+            )
+        elif refund.stripe_refund_id:
+            return refund
+    try:
+        answer = gateway.refund_create(
+            payment_intent_id=payment.stripe_payment_intent_id,
+            amount=refund.amount,
+            reason="",
+            metadata={"refund_id": str(refund.pk), "order_number": order.number},
+            idempotency_key=f"order-{order.number}-refund-{refund.pk}",
+        )
+    except gateway.PaymentGatewayError as exc:
+        if exc.retryable:
+            raise
+        return _refund_record_gateway_error(refund=refund, error=exc, actor=Actor.system())
+    return refund_apply(stripe_refund=answer, actor=Actor.system()) or refund
+
+
 def _promised_restock(order: Order) -> dict[int, int]:
     promised: dict[int, int] = {}
     for restock in order.refunds.filter(status__in=IN_FLIGHT_STATUSES).values_list("restock", flat=True):
@@ -341,6 +385,20 @@ def _refund_succeeded(*, order: Order, refund: Refund, actor: Actor) -> None:
     refund.status = Refund.Status.SUCCEEDED
     refund.failure_reason = ""
     refund.succeeded_at = timezone.now()
+    if order.status == Order.Status.CANCELED:
+        # Money that came after the order was canceled (`refund_late_payment`): the order never
+        # counted it, so there is nothing to record on it or credit; the history says it went back.
+        order_event_record(
+            order=order,
+            kind=OrderEvent.Kind.REFUND,
+            reference=f"refund-{refund.pk}",
+            actor=actor,
+            message=f"Refunded {format_money(refund.amount, refund.currency)}: the payment arrived after the order "
+            "was canceled.",
+            data={"amount": refund.amount},
+        )
+        queue_after_commit("payments.refund_notify", refund_id=refund.pk)
+        return
     if refund.created_by_id is not None:
         # The staff member made the refund; a webhook only confirms it.
         actor = dataclasses.replace(actor, kind=OrderEvent.Actor.STAFF, user=refund.created_by)
@@ -401,7 +459,7 @@ def refund_notify(*, refund_id: int) -> Refund:
             "order": order,
             "payment": refund.payment,
             "credit_note": note,
-            "left_paid_amount": order.total_amount - order.refunded_amount,
+            "left_paid_amount": 0 if order.status == Order.Status.CANCELED else order.total_amount - order.refunded_amount,
             "shop_name": settings.SHOP_NAME,
         }
         message = email_from_templates(

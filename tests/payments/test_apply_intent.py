@@ -101,14 +101,15 @@ def test_a_payment_that_does_not_match_the_order_flags_it_instead_of_marking_it_
     assert _kinds(started).count(Kind.FLAGGED) == 1
 
 
-def test_money_for_a_canceled_order_is_flagged_for_a_refund_not_kept_silently(started):
+def test_money_for_a_canceled_order_reinstates_it_when_its_books_are_there(started):
+    # The refund when they are not: tests/payments/test_late_payments.py.
     order_cancel(order_id=started.pk, actor=Actor.system(), reason="expired")
 
     payment_apply_intent(intent=intent("succeeded"), actor=Actor.system())
 
     started.refresh_from_db()
-    assert started.status == Order.Status.CANCELED
-    assert "succeeded after the order was canceled: refund it" in started.attention_reason
+    assert started.status == Order.Status.PAID and not started.needs_attention
+    assert _kinds(started)[-2:] == [Kind.REINSTATED, Kind.PAID]
 
 
 def test_a_decline_is_recorded_once_in_words_and_keeps_the_order_payable(started):

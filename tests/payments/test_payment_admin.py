@@ -14,7 +14,7 @@ def test_paid_order_shows_its_payment_and_the_mirrors(client, staff_user, paid_o
 
     order_page = client.get(reverse("admin:orders_order_change", args=[paid_order.pk])).content.decode()
     assert payment.stripe_payment_intent_id in order_page
-    assert "Visa •••• 4242" in order_page and payment.charge_id in order_page
+    assert "Visa ending in 4242" in order_page and payment.charge_id in order_page
 
     payment_page = client.get(reverse("admin:payments_payment_change", args=[payment.pk])).content.decode()
     intent_url = reverse("admin:djstripe_paymentintent_change", args=[payment.payment_intent.djstripe_id])

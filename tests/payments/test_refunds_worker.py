@@ -38,7 +38,7 @@ def test_refund_emails_the_shopper_once_with_its_credit_note_and_leaves_the_rece
     [email] = emails
     assert email["Subject"] == f"Refund of €12.99 for order {paid_order.number}"
     body = email.get_body(preferencelist=("plain",)).get_content()
-    assert "We have refunded €12.99 for your order" in body and "to your card ending in 4242" in body
+    assert "We have refunded €12.99 for your order" in body and "to Visa ending in 4242" in body
     assert "You have now paid €19.00 for this order." in body
     assert "Secret note" not in body
     assert "Our credit note C-000001 for it is attached" in body
