@@ -14,7 +14,9 @@ from . import bank, cards, objects
 from .backend import Backend, Call
 from .errors import StripeError, invalid_param, invalid_request
 from .params import Params
-from .resources import attach_for_future_usage, card_error, payment_method_from_params, resolve_payment_method
+from .resources import (
+    attach_for_future_usage, card_error, check_usable_by, payment_method_from_params, resolve_payment_method,
+)
 
 CONFIRMABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
 CANCELABLE = CONFIRMABLE + ("requires_capture",)
@@ -198,6 +200,7 @@ def _confirm(b: Backend, call: Call, pi: dict[str, Any], pm: dict[str, Any] | No
                                           "method. You can either update the PaymentIntent with a payment method "
                                           "and then confirm it again, or confirm it again directly with a payment "
                                           "method.")
+    check_usable_by(pm, pi)
     automatic = pi["automatic_payment_methods"]
     if automatic and automatic["allow_redirects"] == "always" and not return_url:
         # Stripe's rule, kept so the shop meets it here rather than in production.

@@ -14,8 +14,8 @@ from typing import Any
 
 from . import bank, cards, objects
 from .backend import Backend, Call
-from .errors import StripeError, invalid_param, invalid_request
-from .params import Params
+from .errors import StripeError, invalid_param, invalid_request, resource_missing
+from .params import Params, list_param
 
 EVENT_TYPES = (
     "checkout.session.async_payment_failed",
@@ -29,6 +29,7 @@ EVENT_TYPES = (
     "charge.succeeded",
     "charge.updated",
     "customer.created",
+    "customer.deleted",
     "customer.updated",
     "payment_intent.canceled",
     "payment_intent.created",
@@ -71,14 +72,45 @@ def customer_create(b: Backend, call: Call, raw: dict[str, Any]) -> dict[str, An
     return customer
 
 
+# Lists a Customer carries only when `expand[]` names them (since API version 2020-08-27);
+# dj-stripe asks for `sources` whenever it fetches a Customer, a webhook's included.
+_CUSTOMER_INCLUDABLE = ("sources", "subscriptions", "tax_ids")
+
+
 def customer_retrieve(b: Backend, call: Call, raw: dict[str, Any], customer_id: str) -> dict[str, Any]:
     Params(raw)
-    return b.store.get("customer", customer_id)
+    customer = b.store.get("customer", customer_id)
+    if customer.get("deleted"):
+        return customer
+    asked = {path.split(".")[0] for path in list_param(raw, "expand")}
+    return {**customer, **{name: objects.list_of([], f"/v1/customers/{customer_id}/{name}")
+                           for name in _CUSTOMER_INCLUDABLE if name in asked}}
+
+
+def _live_customer(b: Backend, customer_id: str | None, param: str = "id") -> dict[str, Any]:
+    customer = b.store.get("customer", customer_id, param)
+    if customer.get("deleted"):
+        raise resource_missing("customer", customer["id"], param)
+    return customer
+
+
+def customer_delete(b: Backend, call: Call, raw: dict[str, Any], customer_id: str) -> dict[str, Any]:
+    """Stripe keeps a stub that says `deleted`, and the Customer's cards go with it."""
+    Params(raw)
+    customer = _live_customer(b, customer_id)
+    for pm in list(b.store.objects["payment_method"].values()):
+        if pm["customer"] == customer_id:
+            pm["customer"] = None
+            b.emit(call, "payment_method.detached", pm, {"customer": customer_id})
+    b.emit(call, "customer.deleted", customer)
+    stub = {"id": customer_id, "object": "customer", "deleted": True}
+    b.store.objects["customer"][customer_id] = stub
+    return stub
 
 
 def customer_update(b: Backend, call: Call, raw: dict[str, Any], customer_id: str) -> dict[str, Any]:
     p = Params(raw, _CUSTOMER_FIELDS)
-    customer = b.store.get("customer", customer_id)
+    customer = _live_customer(b, customer_id)
     changes = {name: p.str(name) for name in ("email", "name", "description", "phone") if name in p}
     b.change(call, "customer.updated", customer, metadata=p.metadata(customer["metadata"]), **changes)
     settings = p.sub("invoice_settings", ("default_payment_method",))
@@ -101,7 +133,8 @@ def _set_default_payment_method(b: Backend, call: Call, customer: dict[str, Any]
 def customer_list(b: Backend, call: Call, raw: dict[str, Any]) -> dict[str, Any]:
     p = Params(raw, ("email", "limit", "starting_after", "ending_before"))
     email = p.str("email")
-    return b.page("customer", p, "/v1/customers", lambda c: email is None or c["email"] == email)
+    return b.page("customer", p, "/v1/customers",
+                  lambda c: not c.get("deleted") and (email is None or c["email"] == email))
 
 
 # --- payment methods -----------------------------------------------------------------
@@ -178,7 +211,7 @@ def payment_method_update(b: Backend, call: Call, raw: dict[str, Any], pm_id: st
 
 def payment_method_attach(b: Backend, call: Call, raw: dict[str, Any], pm_id: str) -> dict[str, Any]:
     p = Params(raw, ("customer",))
-    customer = b.store.get("customer", p.str("customer", required=True), "customer")
+    customer = _live_customer(b, p.str("customer", required=True), "customer")
     pm = resolve_payment_method(b, pm_id, "payment_method")
     _attach(b, call, pm, customer)
     return pm
@@ -210,9 +243,24 @@ def payment_method_detach(b: Backend, call: Call, raw: dict[str, Any], pm_id: st
             code="payment_method_unexpected_state", param="payment_method",
         )
     previous = {"customer": pm["customer"]}
+    customer = b.store.get("customer", pm["customer"])
     pm["customer"] = None
     b.emit(call, "payment_method.detached", pm, previous)
+    if customer["invoice_settings"]["default_payment_method"] == pm_id:
+        # A detached card is no longer anyone's default.
+        b.change(call, "customer.updated", customer,
+                 invoice_settings={**customer["invoice_settings"], "default_payment_method": None})
     return pm
+
+
+def check_usable_by(pm: dict[str, Any], pi: dict[str, Any]) -> None:
+    """A saved card pays only for its own Customer's PaymentIntents."""
+    if pm["customer"] and pm["customer"] != pi["customer"]:
+        raise invalid_request(
+            f"The provided PaymentMethod ({pm['id']}) is attached to a Customer ({pm['customer']}) other than the "
+            "PaymentIntent's. Set that Customer in the PaymentIntent's `customer` parameter to use it.",
+            param="payment_method",
+        )
 
 
 def payment_method_list(b: Backend, call: Call, raw: dict[str, Any]) -> dict[str, Any]:
@@ -224,7 +272,7 @@ def payment_method_list(b: Backend, call: Call, raw: dict[str, Any]) -> dict[str
 
 
 def customer_payment_method_list(b: Backend, call: Call, raw: dict[str, Any], customer_id: str) -> dict[str, Any]:
-    b.store.get("customer", customer_id)
+    _live_customer(b, customer_id)
     return payment_method_list(b, call, {**raw, "customer": customer_id})
 
 

@@ -52,6 +52,7 @@ ROUTES = [
     Route("GET", "/v1/customers", resources.customer_list),
     Route("GET", "/v1/customers/{id}", resources.customer_retrieve),
     Route("POST", "/v1/customers/{id}", resources.customer_update),
+    Route("DELETE", "/v1/customers/{id}", resources.customer_delete),
     Route("GET", "/v1/customers/{id}/payment_methods", resources.customer_payment_method_list),
     Route("POST", "/v1/payment_methods", resources.payment_method_create, publishable=True),
     Route("GET", "/v1/payment_methods", resources.payment_method_list),
