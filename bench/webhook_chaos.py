@@ -19,13 +19,9 @@ ordered copies gone, the later copy still there), receipts emailed (receipt rows
 from __future__ import annotations
 
 import argparse
-import email
-import email.policy
 import os
-import re
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,73 +39,8 @@ from bench.payments_bench import (  # noqa: E402
     wait_until_paid,
     webhooks_processed,
 )
-
-FAULTS = {"duplicate": True, "shuffle": True, "fail_first": 1}
-# receipt_email's subject.
-RECEIPT_SUBJECT = re.compile(r"^Your receipt \S+ for order (?P<order>\S+)$")
-
-
-def receipt_emails_per_order(mail_dir: Path) -> Counter:
-    """How many receipt emails the worker sent for each order number (Django's file backend)."""
-    separator = b"\n" + b"-" * 79 + b"\n"
-    sent: Counter = Counter()
-    for path in mail_dir.glob("*.log"):
-        for chunk in path.read_bytes().split(separator):
-            if not chunk.strip():
-                continue
-            subject = email.message_from_bytes(chunk, policy=email.policy.default).get("Subject", "")
-            if match := RECEIPT_SUBJECT.match(subject):
-                sent[match["order"]] += 1
-    return sent
-
-
-def outcome(order_ids: list[int], mail_dir: Path) -> list[tuple[str, int]]:
-    from django.db.models import Count
-
-    from cart.models import CartLine
-    from orders.models import Order, OrderEvent
-    from payments.models import Payment, Receipt
-
-    orders = Order.objects.filter(pk__in=order_ids)
-    lines = {
-        order.pk: (order.cart_id, {line.book_id: line.quantity for line in order.lines.all()})
-        for order in orders.prefetch_related("lines")
-    }
-    in_cart: dict[int, dict[int, int]] = {}
-    for cart_id, book_id, quantity in CartLine.objects.filter(cart_id__in=[c for c, _ in lines.values()]).values_list(
-        "cart_id", "book_id", "quantity"
-    ):
-        in_cart.setdefault(cart_id, {})[book_id] = quantity
-    cleared = removed_twice = 0
-    for cart_id, ordered in lines.values():
-        # place_orders ordered the first book once and the second twice, then added one more
-        # of the first: a paid order's cart holds exactly that one copy.
-        first = min(ordered, key=lambda book: ordered[book])
-        left = in_cart.get(cart_id, {})
-        if left == {first: 1}:
-            cleared += 1
-        elif left.get(first, 0) < 1:
-            removed_twice += 1
-    paid_events = (
-        OrderEvent.objects.filter(order__in=order_ids, kind=OrderEvent.Kind.PAID)
-        .values("order").annotate(n=Count("id")).filter(n__gt=1).count()
-    )
-    emails = receipt_emails_per_order(mail_dir)
-    numbers = dict(orders.values_list("pk", "number"))
-    emailed = Receipt.objects.filter(order__in=order_ids, emailed_at__isnull=False).count()
-    stock_given_back = orders.filter(status=Order.Status.PAID, stock_released=True).count()
-    return [
-        ("orders paid", orders.filter(status=Order.Status.PAID).count()),
-        ("carts cleared (ordered copies gone, the copy added later kept)", cleared),
-        ("receipts emailed (receipt rows with emailed_at)", emailed),
-        ("receipt emails sent (worker's mail folder)", sum(emails[numbers[pk]] for pk in order_ids)),
-        ("double: orders with more than one 'paid' OrderEvent", paid_events),
-        ("double: orders with more than one receipt row", orders.annotate(n=Count("receipt")).filter(n__gt=1).count()),
-        ("double: orders whose receipt was emailed more than once", sum(emails[numbers[pk]] > 1 for pk in order_ids)),
-        ("double: carts that lost the copy added after ordering (a line removed twice)", removed_twice),
-        ("double: paid orders whose reserved stock was given back", stock_given_back),
-        ("payments not 'succeeded' in our rows", orders.exclude(payment__status=Payment.Status.SUCCEEDED).count()),
-    ]
+from tests.shop_processes import CHAOS_FAULTS as FAULTS  # noqa: E402
+from tests.shop_processes import payment_outcome  # noqa: E402
 
 
 def main() -> None:
@@ -137,7 +68,7 @@ def main() -> None:
                 break
             time.sleep(0.5)
         elapsed = time.monotonic() - began
-        figures = outcome(order_ids, shop.mail_dir)
+        figures = payment_outcome(order_ids, shop.mail_dir)
         stats = shop.emulator.stats()
         deliveries_line = delivery_figures(shop.emulator)
         inbox_line = inbox_figures()

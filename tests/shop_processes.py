@@ -9,12 +9,20 @@ member refunds paid orders in the admin, and counts the answers by status code.
 
 Used by tests/test_concurrency.py (no answer may be a 500) and bench/sqlite_concurrency.py
 (prints the counts). Needs no Django settings in the calling process.
+
+`running_machines` runs the shop as production does on several machines (docs/production.md):
+the production Procfile's web, worker and worker-stripe once per "machine", beat once, all on
+one PostgreSQL database and one Redis, with a round-robin `Balancer` in front of the web
+servers. Used by tests/test_two_machines.py and bench/two_machines.py.
 """
 
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import contextlib
+import email
+import email.policy
 import json
 import os
 import queue
@@ -25,6 +33,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +98,18 @@ def _manage(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+def _demo_books(env: dict[str, str]) -> list[int]:
+    """Load the demo data with STOCK copies of every book; the books' ids."""
+    _manage(env, "load_demo_data")
+    return json.loads(
+        _manage(
+            env, "shell", "-c",
+            "import json; from bookstore.models import Book; Book.objects.update(stock=%d); "
+            "print(json.dumps(list(Book.objects.order_by('pk').values_list('pk', flat=True))))" % STOCK,
+        ).strip().splitlines()[-1]
+    )  # fmt: skip
+
+
 def _procfile(workdir: Path, emulator_port: int) -> Path:
     """Procfile.dev with its state folder and emulator port moved, so it runs beside a real `make run`."""
     text = (ROOT / "Procfile.dev").read_text()
@@ -130,14 +151,7 @@ def running_shop(*, database_url: str, workdir: Path, create_schema: bool = True
     )
     if create_schema:
         subprocess.run([sys.executable, "-c", SCHEMA_FROM_MODELS], cwd=ROOT, env=env, check=True, capture_output=True, timeout=STARTUP_TIMEOUT)
-    _manage(env, "load_demo_data")
-    book_ids = json.loads(
-        _manage(
-            env, "shell", "-c",
-            "import json; from bookstore.models import Book; Book.objects.update(stock=%d); "
-            "print(json.dumps(list(Book.objects.order_by('pk').values_list('pk', flat=True))))" % STOCK,
-        ).strip().splitlines()[-1]
-    )  # fmt: skip
+    book_ids = _demo_books(env)
     log_path = workdir / "processes.log"
     with log_path.open("ab") as log:
         honcho = subprocess.Popen(
@@ -212,9 +226,26 @@ def _hidden(html: str, name: str) -> str:
     return match.group(1) if match else ""
 
 
-def shopper_buys(shop: Shop, tally: Tally, *, book_id: int, shopper: int) -> str | None:
-    """One guest purchase, start to paid; returns the order number, or None where the shop said no."""
+def shopper_buys(shop: Shop, tally: Tally, *, book_id: int, shopper: int, extra_copy: bool = False) -> str | None:
+    """One guest purchase, start to paid; returns the order number, or None where the shop said no.
+
+    With `extra_copy` the shopper puts another copy of the book in the cart once the order is
+    placed: the payment must take out the copy ordered and leave that one.
+    """
     session = requests.Session()
+    placed = shopper_places_order(shop, tally, session, book_id=book_id, shopper=shopper)
+    if placed is None:
+        return None
+    number, key = placed
+    if extra_copy:
+        _csrf_post(session, tally, f"{shop.url}/cart/add/", {"book": book_id, "quantity": 1}, referer=f"{shop.url}/cart/")
+    return shopper_pays(shop, tally, session, number=number, key=key)
+
+
+def shopper_places_order(
+    shop: Shop, tally: Tally, session: requests.Session, *, book_id: int, shopper: int
+) -> tuple[str, str] | None:
+    """A guest puts the book in the cart and checks out; the order's number and access key."""
     book_page = f"{shop.url}/books/{book_id}/"
     tally.record(session.get(book_page, timeout=REQUEST_TIMEOUT))
     _csrf_post(session, tally, f"{shop.url}/cart/add/", {"book": book_id, "quantity": 1}, referer=book_page)
@@ -231,7 +262,11 @@ def shopper_buys(shop: Shop, tally: Tally, *, book_id: int, shopper: int) -> str
     match = re.search(r"/orders/([^/]+)/([^/]+)/$", urlsplit(placed.url).path)
     if placed.status_code != 200 or match is None:
         return None
-    number, key = match.groups()
+    return match.group(1), match.group(2)
+
+
+def shopper_pays(shop: Shop, tally: Tally, session: requests.Session, *, number: str, key: str) -> str | None:
+    """The guest opens the pay page, confirms at Stripe as Stripe.js would and waits until the order is paid."""
     pay_page = tally.record(session.get(f"{shop.url}/pay/orders/{number}/{key}/", timeout=REQUEST_TIMEOUT))
     secret = re.search(r'data-client-secret="([^"]+)"', pay_page.text)
     if pay_page.status_code != 200 or secret is None:
@@ -320,3 +355,300 @@ def shop_under_load(shop: Shop, *, shoppers: int = 5, purchases: int = 3) -> Tal
     done.set()
     staff.join()
     return tally
+
+
+# --- What payments did, counted from the database ----------------------------------------
+
+# Every event delivered twice, overlapping, shuffled, each delivery failing its first attempt:
+# the emulator's faults of bench/webhook_chaos.py and tests/test_two_machines.py.
+CHAOS_FAULTS = {"duplicate": True, "shuffle": True, "fail_first": 1}
+# receipt_email's subject.
+RECEIPT_SUBJECT = re.compile(r"^Your receipt \S+ for order (?P<order>\S+)$")
+
+
+def receipt_emails_per_order(mail_dir: Path) -> Counter:
+    """How many receipt emails the worker sent for each order number (Django's file backend)."""
+    separator = b"\n" + b"-" * 79 + b"\n"
+    sent: Counter = Counter()
+    for path in mail_dir.glob("*.log"):
+        for chunk in path.read_bytes().split(separator):
+            if not chunk.strip():
+                continue
+            subject = email.message_from_bytes(chunk, policy=email.policy.default).get("Subject", "")
+            if match := RECEIPT_SUBJECT.match(subject):
+                sent[match["order"]] += 1
+    return sent
+
+
+def payment_outcome(order_ids: list[int], mail_dir: Path) -> list[tuple[str, int]]:
+    """What the database and the workers' mail folder say the payments of these orders did, and each
+    kind of double effect (which must be 0). Each shopper added one more copy of the book ordered
+    fewest times after ordering (`place_orders(extra_copy=True)` in bench/payments_bench.py,
+    `shopper_buys(extra_copy=True)`): a cart cleared once holds exactly that copy.
+
+    Needs Django set up in the calling process (bench/webhook_chaos.py, the tests).
+    """
+    from django.db.models import Count
+
+    from cart.models import CartLine
+    from orders.models import Order, OrderEvent
+    from payments.models import Payment, Receipt
+
+    orders = Order.objects.filter(pk__in=order_ids)
+    lines = {
+        order.pk: (order.cart_id, {line.book_id: line.quantity for line in order.lines.all()})
+        for order in orders.prefetch_related("lines")
+    }
+    in_cart: dict[int, dict[int, int]] = {}
+    for cart_id, book_id, quantity in CartLine.objects.filter(cart_id__in=[c for c, _ in lines.values()]).values_list(
+        "cart_id", "book_id", "quantity"
+    ):
+        in_cart.setdefault(cart_id, {})[book_id] = quantity
+    cleared = removed_twice = 0
+    for cart_id, ordered in lines.values():
+        first = min(ordered, key=lambda book: ordered[book])  # the book a copy was added of
+        left = in_cart.get(cart_id, {})
+        if left == {first: 1}:
+            cleared += 1
+        elif left.get(first, 0) < 1:
+            removed_twice += 1
+    paid_events = (
+        OrderEvent.objects.filter(order__in=order_ids, kind=OrderEvent.Kind.PAID)
+        .values("order").annotate(n=Count("id")).filter(n__gt=1).count()
+    )
+    emails = receipt_emails_per_order(mail_dir)
+    numbers = dict(orders.values_list("pk", "number"))
+    emailed = Receipt.objects.filter(order__in=order_ids, emailed_at__isnull=False).count()
+    stock_given_back = orders.filter(status=Order.Status.PAID, stock_released=True).count()
+    return [
+        ("orders paid", orders.filter(status=Order.Status.PAID).count()),
+        ("carts cleared (ordered copies gone, the copy added later kept)", cleared),
+        ("receipts emailed (receipt rows with emailed_at)", emailed),
+        ("receipt emails sent (worker's mail folder)", sum(emails[numbers[pk]] for pk in order_ids)),
+        ("double: orders with more than one 'paid' OrderEvent", paid_events),
+        ("double: orders with more than one receipt row", orders.annotate(n=Count("receipt")).filter(n__gt=1).count()),
+        ("double: orders whose receipt was emailed more than once", sum(emails[numbers[pk]] > 1 for pk in order_ids)),
+        ("double: carts that lost the copy added after ordering (a line removed twice)", removed_twice),
+        ("double: paid orders whose reserved stock was given back", stock_given_back),
+        ("payments not 'succeeded' in our rows", orders.exclude(payment__status=Payment.Status.SUCCEEDED).count()),
+    ]
+
+
+# --- Several machines: one database, one Redis, a load balancer -------------------------
+
+
+class Balancer:
+    """A round-robin TCP proxy on loopback: the load balancer in front of the web servers.
+
+    Each new connection goes to the next web server in turn (HTTP keep-alive keeps a
+    connection on the server it reached, as an L4 balancer does). The shop's one webhook
+    endpoint is registered at the balancer's address, as it would be at the public URL of a
+    real load balancer: each delivery reaches one web server, whichever is next. Registering an
+    endpoint per web server instead would have Stripe send every event to each of them.
+    """
+
+    def __init__(self, backends: list[tuple[str, int]]) -> None:
+        self.backends = backends
+        self.connections = collections.Counter()  # backend port: connections handed to it
+        self._next = 0
+        self._lock = threading.Lock()
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        self._closed = threading.Event()
+
+    def __enter__(self) -> Balancer:
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._closed.set()
+        self._server.close()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            with self._lock:
+                backend = self.backends[self._next % len(self.backends)]
+                self._next += 1
+                self.connections[backend[1]] += 1
+            threading.Thread(target=self._serve, args=(client, backend), daemon=True).start()
+
+    @staticmethod
+    def _serve(client: socket.socket, backend: tuple[str, int]) -> None:
+        try:
+            upstream = socket.create_connection(backend, timeout=REQUEST_TIMEOUT)
+        except OSError:
+            client.close()
+            return
+
+        def pipe(source: socket.socket, sink: socket.socket) -> None:
+            try:
+                while data := source.recv(65536):
+                    sink.sendall(data)
+            except OSError:
+                pass
+            finally:
+                # Half-close: the other direction may still be answering.
+                with contextlib.suppress(OSError):
+                    sink.shutdown(socket.SHUT_WR)
+
+        back = threading.Thread(target=pipe, args=(upstream, client), daemon=True)
+        back.start()
+        pipe(client, upstream)
+        back.join()
+        client.close()
+        upstream.close()
+
+
+@dataclass
+class Machines:
+    shop: Shop  # `url` is the balancer's: shoppers and Stripe's webhooks go through it
+    web_urls: list[str]  # each web server directly, bypassing the balancer
+    workers: list[str]  # the Celery node names, `celery@machine-a`, `stripe@machine-a`, ...
+    balancer: Balancer
+    log_path: Path
+
+    @property
+    def names(self) -> list[str]:
+        return [chr(ord("a") + n) for n in range(len(self.web_urls))]
+
+    def log_lines(self, process: str) -> list[str]:
+        """Lines that honcho prefixed with this process's name (`web-a`, `worker-stripe-b`, ...)."""
+        prefix = re.compile(rf"^\S+ {re.escape(process)}\.1\s+\| ")
+        return [line for line in self.log_path.read_text(errors="replace").splitlines() if prefix.match(line)]
+
+    def webhook_posts(self) -> dict[str, int]:
+        """Deliveries each machine's web server answered (gunicorn's access log)."""
+        return {name: sum('"POST /stripe/webhook/' in line for line in self.log_lines(f"web-{name}")) for name in self.names}
+
+    def webhook_tasks(self) -> dict[str, int]:
+        """`payments.webhook_process` tasks each machine's worker-stripe finished."""
+        return {
+            name: sum("payments.webhook_process" in line and "succeeded" in line for line in self.log_lines(f"worker-stripe-{name}"))
+            for name in self.names
+        }
+
+    def deadlocks(self) -> int:
+        return len(re.findall(r"deadlock detected", self.log_path.read_text(errors="replace"), re.IGNORECASE))
+
+
+def shoppers_pay(shop: Shop, tally: Tally, *, shoppers: int, purchases: int) -> list[str | None]:
+    """`shoppers` guests at once buy `purchases` books each, each adding a copy after ordering
+    (`shopper_buys(extra_copy=True)`); the order numbers, None where a purchase did not end paid."""
+
+    def buy(n: int) -> str | None:
+        return shopper_buys(shop, tally, book_id=shop.book_ids[n % 3], shopper=n, extra_copy=True)
+
+    with concurrent.futures.ThreadPoolExecutor(shoppers) as pool:
+        return list(pool.map(buy, range(shoppers * purchases)))
+
+
+def _machines_procfile(workdir: Path, *, machines: list[str], web_ports: list[int], emulator: str) -> Path:
+    """The production Procfile's processes, once per machine (beat once), on loopback ports.
+
+    Each machine's Celery workers get the machine's name in their node name, as `%h` would give
+    them on their own hosts.
+    """
+    commands = dict(
+        line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip() and not line.startswith("#")
+    )
+    lines = [f"emulator: {emulator}"]
+    for machine, port in zip(machines, web_ports, strict=True):
+        web = commands["web"].replace("0.0.0.0:${PORT:-8000}", f"127.0.0.1:{port}")
+        lines += [
+            f"web-{machine}: {web}",
+            f"worker-{machine}: {commands['worker']} --hostname celery@machine-{machine}",
+            f"worker-stripe-{machine}: {commands['worker-stripe'].replace('@%h', f'@machine-{machine}')}",
+        ]
+    lines.append(f"beat: {commands['beat'].replace('/tmp/celerybeat-schedule', str(workdir / 'celerybeat-schedule'))}")
+    path = workdir / "Procfile"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@contextlib.contextmanager
+def running_machines(
+    *,
+    database_url: str,
+    redis_url: str,
+    workdir: Path,
+    machines: int = 2,
+    emulator_options: tuple[str, ...] = (),
+    environment: dict[str, str] | None = None,
+) -> Iterator[Machines]:
+    """`machines` machines of the shop (web, worker, worker-stripe each), beat once, the emulator,
+    and a balancer, on one migrated PostgreSQL database and one Redis; stopped on exit.
+
+    Plain HTTP on loopback. `environment` adds or overrides variables
+    for every process (WEB_CONCURRENCY, CELERY_STRIPE_CONCURRENCY, throttles, ...).
+    """
+    names = [chr(ord("a") + n) for n in range(machines)]
+    web_ports, emulator_port = [free_port() for _ in names], free_port()
+    emulator_url = f"http://127.0.0.1:{emulator_port}"
+    # The machines talk to the emulator, and the browser tests' async escape hatch (set in the
+    # test process) is refused by the production start-up checks.
+    dropped = ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {key: value for key, value in os.environ.items() if key not in dropped}
+    env.update(
+        DJANGO_SETTINGS_MODULE="bookstore.settings",
+        # Only for the static files: without DEBUG every page needs collectstatic's manifest, a
+        # minute's work per run here. The database, Redis, Celery and locks are the same either way.
+        DJANGO_DEBUG="true",
+        DJANGO_HTTPS="false",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DATABASE_URL=database_url,
+        # No connection kept between requests and tasks: the test drops its database at the end.
+        DATABASE_CONN_MAX_AGE="0",
+        REDIS_URL=redis_url,
+        STRIPE_EMULATOR_URL=emulator_url,
+        # Receipts rendered on one machine are downloaded from another: shared storage, as in production.
+        DJANGO_MEDIA_ROOT=str(workdir / "media"),
+        EMAIL_URL=f"filemail:///{workdir / 'mail'}",
+        LOG_LEVEL="WARNING",
+        WEB_CONCURRENCY="2",
+        CELERY_CONCURRENCY="1",
+        CELERY_STRIPE_CONCURRENCY="4",
+        PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+        PYTHONUNBUFFERED="1",
+        **(environment or {}),
+    )
+    emulator = f"python -m stripe_emulator --host 127.0.0.1 --port {emulator_port} --log-level WARNING {' '.join(emulator_options)}"
+    procfile = _machines_procfile(workdir, machines=names, web_ports=web_ports, emulator=emulator)
+    book_ids = _demo_books(env)
+    log_path = workdir / "processes.log"
+    with log_path.open("ab") as log:
+        honcho = subprocess.Popen(
+            [str(Path(sys.executable).with_name("honcho")), "-f", str(procfile), "-d", str(ROOT), "start"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    workers = [f"{queue}@machine-{name}" for name in names for queue in ("celery", "stripe")]
+    web_urls = [f"http://127.0.0.1:{port}" for port in web_ports]
+    try:
+        with Balancer([("127.0.0.1", port) for port in web_ports]) as balancer:
+            shop = Shop(url=balancer.url, emulator_url=emulator_url, log_path=log_path, book_ids=book_ids)
+            _wait_until_machines_serve(shop, honcho, web_urls=web_urls, workers=workers)
+            # Once for all machines, at the address Stripe is given: the balancer's.
+            _manage(env, "register_webhook_endpoint", "--url", balancer.url)
+            yield Machines(shop=shop, web_urls=web_urls, workers=workers, balancer=balancer, log_path=log_path)
+    finally:
+        _stop(honcho)
+
+
+def _wait_until_machines_serve(shop: Shop, honcho: subprocess.Popen, *, web_urls: list[str], workers: list[str]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if honcho.poll() is not None:
+            raise RuntimeError(f"The shop's processes exited:\n{shop.log_tail()}")
+        log = shop.log_path.read_text(errors="replace")
+        with contextlib.suppress(requests.RequestException):
+            if (
+                all(requests.get(f"{url}/", timeout=5).status_code == 200 for url in web_urls)
+                and requests.get(f"{shop.emulator_url}/_emulator", timeout=5).ok
+                and all(f"{worker} ready." in log for worker in workers)
+            ):
+                return
+        time.sleep(0.5)
+    raise RuntimeError(f"The machines did not start within {STARTUP_TIMEOUT} s:\n{shop.log_tail()}")
