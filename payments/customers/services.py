@@ -124,11 +124,13 @@ def payment_card_saving(*, order: Order, user: AbstractBaseUser, save: bool) -> 
     card to the Customer when the payment succeeds."""
     payment = _payment_of_own_order(order=order, user=user)
     customer = customer_for_user(user=user) if save else None
-    gateway.payment_intent_update(
+    intent = gateway.payment_intent_update(
         payment.stripe_payment_intent_id,
         customer=customer.id if customer is not None else None,
         setup_future_usage=SAVE_FOR_FUTURE_USAGE if save else "",
     )
+    # The page, reloaded, shows the box as Stripe has it.
+    stripe_mirror(djstripe_models.PaymentIntent, intent)
 
 
 def payment_pay_with_saved_card(

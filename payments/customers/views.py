@@ -110,5 +110,7 @@ def pay_with_saved_card(request: HttpRequest, number: str) -> HttpResponse:
     except PaymentGatewayError as exc:
         messages.error(request, exc.message)
         return redirect(checkout_page)
-    # 3D Secure: the bank's page, which comes back to the order page as Stripe.js would.
-    return redirect(challenge_url or order.get_absolute_url())
+    if challenge_url:
+        # 3D Secure: the bank's page, which comes back to the order page as Stripe.js would.
+        return render(request, "payments/saved_card_authenticate.html", {"order": order, "challenge_url": challenge_url})
+    return redirect(order.get_absolute_url())
