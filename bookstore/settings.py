@@ -321,7 +321,16 @@ STRIPE_WEBHOOK_EVENTS = [
     "refund.created",
     "refund.updated",
     "refund.failed",
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "checkout.session.expired",
 ]
+# How shoppers pay: "element", the Payment Element on the shop's own page, or "checkout",
+# Stripe's hosted Checkout page (payments/paying/checkout_sessions.py).
+SHOP_PAYMENT_FLOW = env("SHOP_PAYMENT_FLOW", default="element")
+if SHOP_PAYMENT_FLOW not in ("element", "checkout"):
+    raise ImproperlyConfigured("SHOP_PAYMENT_FLOW must be 'element' or 'checkout'.")
 STRIPE_LIVE_MODE = STRIPE_SECRET_KEY.startswith("sk_live_")
 STRIPE_LIVE_SECRET_KEY = STRIPE_SECRET_KEY if STRIPE_LIVE_MODE else ""
 STRIPE_TEST_SECRET_KEY = "" if STRIPE_LIVE_MODE else STRIPE_SECRET_KEY

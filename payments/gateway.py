@@ -338,6 +338,54 @@ def events_undelivered(*, types: list[str], limit: int) -> list[stripe.Event]:
     return _list_all(_client().v1.events.list, params={"delivery_success": False, "types": types}, limit=limit)
 
 
+# A session with its PaymentIntent expanded as `payment_intent_retrieve` expands it: what the
+# finaliser reads, in the one call a `checkout.session.*` webhook costs.
+CHECKOUT_SESSION_EXPAND = ["payment_intent"] + [f"payment_intent.{path}" for path in PAYMENT_INTENT_EXPAND]
+
+
+def checkout_session_create(
+    *,
+    line_items: list[dict[str, Any]],
+    customer_email: str,
+    success_url: str,
+    cancel_url: str,
+    expires_at: int,
+    client_reference_id: str,
+    metadata: dict[str, str],
+    payment_intent_metadata: dict[str, str],
+    description: str,
+    idempotency_key: str,
+) -> stripe.checkout.Session:
+    return _call(
+        _client().v1.checkout.sessions.create,
+        params={
+            "mode": "payment",
+            "line_items": line_items,
+            "customer_email": customer_email,
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "expires_at": expires_at,
+            "client_reference_id": client_reference_id,
+            "metadata": metadata,
+            "payment_intent_data": {"metadata": payment_intent_metadata, "description": description},
+        },
+        options={"idempotency_key": idempotency_key},
+    )
+
+
+def checkout_session_retrieve(session_id: str) -> stripe.checkout.Session:
+    return _call(_client().v1.checkout.sessions.retrieve, session_id, params={"expand": CHECKOUT_SESSION_EXPAND})
+
+
+def checkout_session_expire(session_id: str, *, idempotency_key: str) -> stripe.checkout.Session:
+    return _call(
+        _client().v1.checkout.sessions.expire,
+        session_id,
+        params={"expand": CHECKOUT_SESSION_EXPAND},
+        options={"idempotency_key": idempotency_key},
+    )
+
+
 def webhook_event_verify(*, payload: bytes, signature: str, secret: str, tolerance: int) -> dict[str, Any]:
     """The event in a webhook's body, once its `Stripe-Signature` proves Stripe sent it recently.
 

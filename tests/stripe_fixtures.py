@@ -14,6 +14,9 @@
 from __future__ import annotations
 
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterator
 from functools import partial
 
@@ -101,6 +104,24 @@ def confirm_with(client: stripe.StripeClient, payment_intent_id: str, payment_me
         )
     except stripe.CardError:
         return client.v1.payment_intents.retrieve(payment_intent_id)
+
+
+def hosted_checkout_pay(url: str, number: str) -> tuple[int, str]:
+    """Submit the emulator's hosted Checkout page at `url` with a test card, as a shopper would
+    (without following the redirect): (HTTP status, Location)."""
+    form = urllib.parse.urlencode({"email": "guest@example.com", "number": number, "expiry": "12 / 34", "cvc": "123"})
+    request = urllib.request.Request(url, data=form.encode(), method="POST")
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=30) as answer:
+            return answer.status, ""
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("Location") or ""
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from payments.documents.selectors import (
 )
 from payments.gateway import PaymentGatewayError
 from payments.models import CreditNote, Payment, Refund
+from payments.paying.checkout_views import checkout_session_api_answer
 from payments.paying.selectors import PaymentState, payment_state
 from payments.paying.services import payment_heal, payment_start
 
@@ -192,7 +193,8 @@ class PaymentView(APIView):
         summary="Start paying: the order's PaymentIntent, created once and then reused",
         description="Returns what Stripe.js needs to take the card: the client secret and publishable key. "
         "Asking again returns the same PaymentIntent; a declined card is retried on it. The order is paid "
-        "when Stripe's webhook confirms it: poll GET on this URL until `paid` is true.",
+        "when Stripe's webhook confirms it: poll GET on this URL until `paid` is true. With SHOP_PAYMENT_FLOW="
+        "checkout the answer is instead `{checkout_url, amount}`: send the shopper to Stripe's hosted page.",
         parameters=[ORDER_ACCESS_KEY_PARAMETER],
         request=None,
         responses={
@@ -211,6 +213,8 @@ class PaymentView(APIView):
     def post(self, request, number: str):
         order = order_for_request(request, number)
         try:
+            if settings.SHOP_PAYMENT_FLOW == "checkout":
+                return Response(checkout_session_api_answer(request, order=order))
             payment = payment_start(order_id=order.pk)
         except PaymentGatewayError as exc:
             raise provider_error(exc) from exc

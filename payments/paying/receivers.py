@@ -12,6 +12,7 @@ from orders.services import Actor, OrderError
 from orders.signals import order_superseding
 from payments import gateway
 from payments.models import Payment
+from payments.paying.checkout_sessions import checkout_sessions_close
 from payments.paying.services import payment_cancel
 
 
@@ -22,6 +23,12 @@ def cancel_superseded_payment(sender, order: Order, actor: Actor, **kwargs) -> N
     No lock is held here. A PaymentIntent that succeeded meanwhile is synced instead, which
     marks the order paid, and orders then refuses to replace it.
     """
+    if checkout_sessions_close(orders=Order.objects.filter(pk=order.pk)):
+        raise OrderError(
+            f"We could not close Stripe's payment page for your earlier order {order.number}, so it was not replaced. "
+            "Please try again in a moment.",
+            code="provider_unavailable",
+        )
     payment = Payment.objects.filter(order=order, stripe_payment_intent_id__isnull=False).first()
     if payment is None:
         # No PaymentIntent, so no client secret was handed out: nobody can pay this order.

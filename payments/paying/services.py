@@ -36,6 +36,7 @@ from orders.services import (
 from payments import gateway
 from payments.models import Payment
 from payments.paying.methods import DELAYED_METHODS, METHOD_NAMES, payment_method_words
+from payments.paying.checkout_sessions import checkout_sessions_close
 from payments.paying.inbox import webhook_events_recover
 from payments.documents.services import receipt_request
 from payments.stripe_objects import stripe_field, stripe_mirror
@@ -441,6 +442,11 @@ def payments_release_expired(*, now: datetime | None = None) -> list[str]:
     through meanwhile, the order is synced (and marked paid) instead.
     """
     cutoff = now or timezone.now()
+    # Stripe's hosted pages close first (their PaymentIntents cannot be canceled directly);
+    # one paid meanwhile has its PaymentIntent linked, and is synced below.
+    unclosed = checkout_sessions_close(
+        orders=Order.objects.filter(status=Order.Status.PENDING_PAYMENT, reserved_until__lt=cutoff)
+    )
     # A row still awaiting Stripe's first answer has no client secret out, so nobody can pay
     # it: its order is canceled like one never started (`payment_start` re-checks).
     expired_with_payment = Payment.objects.filter(
@@ -464,7 +470,7 @@ def payments_release_expired(*, now: datetime | None = None) -> list[str]:
         else:
             # Paid meanwhile, still processing, or Stripe unreachable: the next run looks again.
             still_open.append(order_id)
-    return numbers + order_expire_unpaid(now=cutoff, skip_order_ids=still_open)
+    return numbers + order_expire_unpaid(now=cutoff, skip_order_ids=still_open + unclosed)
 
 
 def payment_cancel(*, payment: Payment, purpose: str, actor: Actor) -> Payment | None:

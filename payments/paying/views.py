@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 from orders.models import Order
 from orders.selectors import order_visible_or_404
 from payments.gateway import PaymentGatewayError
+from payments.paying.checkout_views import checkout_session_redirect
 from payments.paying.selectors import payment_state
 from payments.paying.services import PaymentError, payment_heal, payment_start
 
@@ -28,6 +29,8 @@ def _order_page_url(order: Order, access_key: str | None) -> str:
 def checkout(request: HttpRequest, number: str, access_key: str | None = None) -> HttpResponse:
     order = order_visible_or_404(number=number, user=request.user, access_key=access_key)
     order_page = _order_page_url(order, access_key)
+    if settings.SHOP_PAYMENT_FLOW == "checkout":
+        return checkout_session_redirect(request, order=order, order_page=order_page)
     try:
         payment = payment_start(order_id=order.pk)
     except (PaymentError, PaymentGatewayError) as exc:

@@ -22,9 +22,10 @@ from djstripe import models as djstripe_models
 from orders.models import Order
 from orders.services import Actor
 from payments.models import Payment
+from payments.paying.checkout_sessions import checkout_session_expired_unpaid, checkout_session_order, checkout_session_sync
 from payments.paying.inbox import webhook_attempt_failed, webhook_claim, webhook_done
 from payments.paying.selectors import payment_for_stripe_ids
-from payments.paying.services import payment_sync
+from payments.paying.services import payment_apply_intent, payment_sync
 from payments.refunds.services import dispute_record, refund_sync, refunds_sync_for_charge
 from payments.stripe_objects import stripe_field, stripe_id_of, stripe_mirror
 
@@ -68,6 +69,20 @@ def _charge_disputed(dispute: dict[str, Any], actor: Actor) -> bool:
     return dispute_record(dispute=dispute, actor=actor) is not None
 
 
+def _checkout_session_changed(session: dict[str, Any], actor: Actor) -> bool:
+    """A hosted Checkout Session of ours: the same finaliser, on its PaymentIntent as Stripe has it now."""
+    order = checkout_session_order(session)
+    if order is None:
+        return False
+    current = checkout_session_sync(session_id=session["id"])
+    intent = stripe_field(current, "payment_intent")
+    if intent is not None:
+        payment_apply_intent(intent=intent, actor=actor)
+    elif current["status"] == "expired":
+        checkout_session_expired_unpaid(order_id=order.pk, actor=actor)
+    return True
+
+
 # Every event type the endpoint subscribes to (settings.STRIPE_WEBHOOK_EVENTS) has its handler.
 HANDLERS: dict[str, Callable[[dict[str, Any], Actor], bool]] = {
     "payment_intent.succeeded": _payment_intent_changed,
@@ -80,6 +95,10 @@ HANDLERS: dict[str, Callable[[dict[str, Any], Actor], bool]] = {
     "refund.failed": _refund_changed,
     "charge.refunded": _charge_refunded,
     "charge.dispute.created": _charge_disputed,
+    "checkout.session.completed": _checkout_session_changed,
+    "checkout.session.async_payment_succeeded": _checkout_session_changed,
+    "checkout.session.async_payment_failed": _checkout_session_changed,
+    "checkout.session.expired": _checkout_session_changed,
 }
 
 
