@@ -9,6 +9,7 @@ from bookstore.api import BookDetailView, BookListView, TokenObtainView
 from bookstore.api_errors import NotFoundView
 from cart.api import CartLinesView, CartLineView, CartView
 from orders.api import OrderListCreateView
+from payments.customers.api import PaymentMethodDefaultView, PaymentMethodListView, PaymentMethodView
 from payments.paying.api import CreditNoteView, OrderDetailView, PaymentView, ReceiptView
 
 app_name = "api"
@@ -25,6 +26,9 @@ urlpatterns = [
     path("v1/orders/<str:number>/payment/", PaymentView.as_view(), name="order_payment"),
     path("v1/orders/<str:number>/receipt/", ReceiptView.as_view(), name="order_receipt"),
     path("v1/orders/<str:number>/credit-notes/<int:credit_note>/", CreditNoteView.as_view(), name="order_credit_note"),
+    path("v1/payment-methods/", PaymentMethodListView.as_view(), name="payment_method_list"),
+    path("v1/payment-methods/<str:payment_method_id>/", PaymentMethodView.as_view(), name="payment_method"),
+    path("v1/payment-methods/<str:payment_method_id>/default/", PaymentMethodDefaultView.as_view(), name="payment_method_default"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI's set-up script as a file of its own (the split view), so the page needs no
     # inline script under the Content-Security-Policy; Redoc's page has one, and a worker.

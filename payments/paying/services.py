@@ -34,6 +34,7 @@ from orders.services import (
     order_reinstate,
 )
 from payments import gateway
+from payments.customers.selectors import customer_for_user_or_none
 from payments.models import Payment
 from payments.paying.methods import DELAYED_METHODS, METHOD_NAMES, payment_method_words
 from payments.paying.checkout_sessions import checkout_sessions_close
@@ -79,6 +80,8 @@ def payment_start(*, order_id: int) -> Payment:
         metadata={"order_number": order.number, "order_id": str(order.pk)},
         receipt_email=order.email,
         description=f"{settings.SHOP_NAME} order {order.number}",
+        # A returning shopper's Customer, so a saved card can pay at once (no call if none yet).
+        customer=getattr(customer_for_user_or_none(order.user), "id", None),
     )
     mirrored_intent = stripe_mirror(djstripe_models.PaymentIntent, intent)
 

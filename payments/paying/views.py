@@ -5,6 +5,8 @@ The page Stripe returns to is the order page itself (templates/payments/_order_p
 shows the payment's state there), so a bookmarked or reloaded return page tells the truth.
 """
 
+import secrets
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -14,6 +16,7 @@ from django.views.decorators.http import require_GET
 
 from orders.models import Order
 from orders.selectors import order_visible_or_404
+from payments.customers.selectors import payment_methods_for_user
 from payments.gateway import PaymentGatewayError
 from payments.paying.checkout_views import checkout_session_redirect
 from payments.paying.selectors import payment_state
@@ -45,9 +48,22 @@ def checkout(request: HttpRequest, number: str, access_key: str | None = None) -
             "order_page_url": order_page,
             "return_url": request.build_absolute_uri(order_page),
             "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+            # Saved cards and saving one are for the account that placed the order, never a guest
+            # (nor a guest link opened by someone signed in).
+            **_saved_cards_context(request, order, own=access_key is None),
             "stripe_js_url": settings.STRIPE_JS_URL,
         },
     )
+
+
+def _saved_cards_context(request: HttpRequest, order: Order, *, own: bool) -> dict:
+    own = own and request.user.is_authenticated and order.user_id == request.user.pk
+    return {
+        "can_save_card": own,
+        "saved_cards": payment_methods_for_user(request.user) if own else [],
+        # Names this page's one confirmation with a saved card (its idempotency key).
+        "saved_card_attempt": secrets.token_urlsafe(12),
+    }
 
 
 @never_cache
