@@ -4,6 +4,9 @@ Lock order, everywhere:
 
     cart -> books (by id) -> order -> payment -> refund -> document counter -> document
 
+    shopper (their user row) -> their saved addresses: taken last, after the cart when an
+    order saves its address, alone on the account page
+
 A transaction that needs two of these takes them in this order, so two transactions
 touching the same rows queue behind each other instead of deadlocking. Books are not
 locked with SELECT ... FOR UPDATE: stock moves by conditional UPDATEs in book-id order
@@ -19,6 +22,7 @@ Models are looked up by label, not imported: the project package sits below ever
 """
 
 from django.apps import apps
+from django.conf import settings
 from django.db import models
 
 
@@ -33,6 +37,11 @@ def lock_cart(cart_id: int):
 
 def lock_cart_lines(cart) -> list:
     return list(cart.lines.select_for_update())
+
+
+def lock_shopper(user_id: int):
+    """A signed-in shopper's user row: it serialises writes to their saved addresses (one default)."""
+    return _locked(settings.AUTH_USER_MODEL).get(pk=user_id)
 
 
 def lock_order(order_id: int):

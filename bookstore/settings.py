@@ -388,6 +388,8 @@ CONTENT_SECURITY_POLICY = {
 SHOP_NAME = env("SHOP_NAME", default="Paper Lantern Books")
 SHOP_ADDRESS = env("SHOP_ADDRESS", default="12 Quay Street, Dublin D02 XY45, Ireland")
 SHOP_CURRENCY = env("SHOP_CURRENCY", default="EUR").upper()
+# Where shoppers reach the shop: emails sent by the worker, which has no request, link here.
+SHOP_URL = env("SHOP_URL", default="http://127.0.0.1:8000").rstrip("/")
 # VAT: prices include it. Rates in basis points (2300 is 23 %) per Book.VatCategory, copied
 # onto each order line when the order is placed. Irish defaults: standard 23 %; printed books
 # are zero-rated in Ireland (VAT Consolidation Act 2010, Schedule 2), so the reduced category

@@ -179,6 +179,8 @@ class SavedAddress(models.Model):
     shopper; edited and deleted on the account page. Only its owner ever sees it.
     """
 
+    ADDRESS_FIELDS = ("name", "line1", "line2", "city", "postal_code", "country")
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_addresses")
     name = models.CharField("Full name", max_length=200)
     line1 = models.CharField("Address", max_length=200)

@@ -8,7 +8,7 @@ refuses an impossible move, and writes an OrderEvent saying who or what moved it
 import logging
 import secrets
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,11 +17,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from bookstore.celery import queue_after_commit
 from bookstore.errors import ShopError
 from bookstore.locks import lock_cart, lock_order
 from bookstore.money import format_money
 from bookstore.models import Book
 from cart.models import Cart, CartLine
+from orders.addresses.services import saved_address_remember
 from orders.models import Order, OrderEvent, OrderLine
 from orders.signals import order_superseding
 
@@ -265,6 +267,9 @@ def _order_place_locked(
         + (f" It replaces order {', '.join(replaced)}." if replaced else ""),
         data={"replaces": replaced} if replaced else None,
     )
+    if order.user_id is not None:
+        saved_address_remember(user=order.user, **asdict(shipping))
+    queue_after_commit("payments.order_confirmation_send", order_id=order.pk)
     return order, []
 
 

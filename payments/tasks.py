@@ -14,6 +14,7 @@ from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError
 
+from orders.confirmation import order_confirmation_send
 from orders.models import Order
 from payments.gateway import PaymentGatewayError
 from payments.documents.services import (
@@ -130,3 +131,9 @@ def webhook_process_task(message_id: int) -> None:
 @shared_task(name="payments.webhook_inbox_sweep")
 def webhook_inbox_sweep_task() -> None:
     webhook_inbox_sweep()
+
+
+@shared_task(name="payments.order_confirmation_send", **RETRY_OPTIONS)
+def order_confirmation_send_task(order_id: int) -> None:
+    """Email the shopper that their order is placed, once (orders/confirmation.py)."""
+    order_confirmation_send(order_id=order_id)

@@ -135,15 +135,16 @@ class CeleryWorker:
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
-    def sent_emails(self, to: str) -> list[EmailMessage]:
-        """Every message the worker has sent to `to` (Django's file backend, one file per send)."""
+    def sent_emails(self, to: str, subject: str = "") -> list[EmailMessage]:
+        """Every message the worker has sent to `to` (Django's file backend, one file per send),
+        only those whose subject starts with `subject` if given (an order's confirmation comes too)."""
         separator = b"\n" + b"-" * 79 + b"\n"
         messages = []
         for path in sorted(self.mail_dir.glob("*.log")):
             for chunk in path.read_bytes().split(separator):
                 if chunk.strip():
                     message = email.message_from_bytes(chunk, policy=email.policy.default)
-                    if to in message.get("To", ""):
+                    if to in message.get("To", "") and message.get("Subject", "").startswith(subject):
                         messages.append(message)
         return messages
 

@@ -81,7 +81,7 @@ def test_overlapping_duplicates_give_one_transition_one_cart_clear_and_one_recei
     assert list(CartLine.objects.filter(cart_id=order.cart_id).values_list("book_id", "quantity")) == [(line.book_id, 1)]
     wait_for(lambda: Receipt.objects.filter(order=order, emailed_at__isnull=False).exists(), what="the receipt")
     assert Receipt.objects.filter(order=order).count() == 1
-    assert len(celery_worker.sent_emails(to="overlap@example.com")) == 1
+    assert len(celery_worker.sent_emails(to="overlap@example.com", subject="Your receipt")) == 1
 
 
 def test_one_row_processed_twice_at_once_is_handled_once(success_event):
