@@ -42,6 +42,8 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 HTTPS = env.bool("DJANGO_HTTPS", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_PROXY", default=False) else None
 SECURE_SSL_REDIRECT = HTTPS
+# Load balancers probe health over plain HTTP behind their TLS (ops/views.py).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31536000 if HTTPS else 0)
@@ -80,6 +82,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later middleware's log lines carry the request's correlation id (bookstore/logs.py).
+    "ops.middleware.CorrelationIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -202,11 +206,22 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Bookstore <orders@bookstore.example>")
 
 # --- Logging ----------------------------------------------------------------------
+# One JSON object a line in production (python-json-logger), readable lines with DEBUG; every
+# line names its correlation id and order (bookstore/logs.py). LOG_FORMAT=plain|json overrides.
+LOG_FORMAT = env("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "bookstore.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s %(order)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(correlation_id)s %(order)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
@@ -214,6 +229,21 @@ LOGGING = {
         "weasyprint.progress": {"level": "WARNING"},
     },
 }
+# Error reports to Sentry only when a DSN is set; no personal data is sent with them.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT", default="production"),
+        send_default_pii=False,
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
+# /metrics answers staff signed in, or a scraper sending `Authorization: Bearer <this>`.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# A web process refuses to start on a failed system check (ops/checks.py) unless turned off.
+CHECK_AT_START = env.bool("DJANGO_CHECK_AT_START", default=not DEBUG)
 
 # --- Celery -----------------------------------------------------------------------
 # Redis is the broker and result store when REDIS_URL is set (tests, production). Without
@@ -258,6 +288,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # environment, which Celery's command line reads) wins over this.
 CELERY_WORKER_MAX_TASKS_PER_CHILD = 100
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The worker logs through LOGGING above (JSON, correlation ids) instead of its own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Tasks that spend their time waiting on Stripe go to their own queue, consumed by a worker
 # with a threads pool (Procfile: worker-stripe), so a webhook is not queued behind receipt
 # renders (CPU-bound, prefork, the default queue) and a dozen can wait on Stripe at once.

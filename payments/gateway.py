@@ -24,6 +24,7 @@ import stripe
 from django.conf import settings
 from requests.structures import CaseInsensitiveDict
 
+from bookstore import metrics
 from bookstore.errors import ShopError
 from payments import rate_limit
 
@@ -84,6 +85,7 @@ def _wait_for_slot(headers: Any, *, give_up_at: float) -> None:
     max_wait = min(settings.STRIPE_RATE_LIMIT_MAX_WAIT_SECONDS, give_up_at - time.monotonic())
     if not rate_limit.acquire(redis_url=settings.REDIS_URL, key=key, rate=rate, max_wait=max_wait):
         logger.warning("Stripe rate limit: no slot within %.1f s at %s requests/s", max_wait, rate)
+        metrics.STRIPE_LIMITER_REFUSED.inc()
         raise PaymentGatewayError(BUSY_MESSAGE, code="provider_unavailable", retryable=True)
 
 
@@ -101,7 +103,9 @@ class _LimitedHTTPClient(stripe.RequestsClient):
         retries = 0
         while True:
             _wait_for_slot(headers, give_up_at=give_up_at)
-            body, status, answer_headers = super().request(method, url, headers, post_data)
+            with metrics.stripe_request_observed(method=method, url=url) as answer:
+                body, status, answer_headers = super().request(method, url, headers, post_data)
+                answer["status"] = status
             if status != 429 or answer_headers.get("Stripe-Should-Retry") == "false":
                 return body, status, answer_headers
             # Full jitter: the processes Stripe refused together come back apart.
@@ -301,6 +305,13 @@ def refund_create(
 
 def refund_retrieve(refund_id: str) -> stripe.Refund:
     return _call(_client().v1.refunds.retrieve, refund_id)
+
+
+def stripe_reachable(*, timeout: float) -> None:
+    """Return if Stripe answers a cheap read (the shop's account) within `timeout` seconds and
+    accepts the key; raise PaymentGatewayError otherwise. For readiness checks: no retries."""
+    client = _client_for(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE, settings.STRIPE_API_VERSION, timeout, 0)
+    _call(client.v1.accounts.retrieve_current)
 
 
 def webhook_endpoint_list() -> list[stripe.WebhookEndpoint]:

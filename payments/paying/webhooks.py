@@ -19,6 +19,7 @@ from typing import Any
 
 from djstripe import models as djstripe_models
 
+from bookstore.logs import bind_order
 from orders.models import Order
 from orders.services import Actor
 from payments.models import Payment
@@ -41,12 +42,16 @@ def _payment_intent_is_ours(intent: dict[str, Any]) -> bool:
 
 
 def _payment_is_ours(*, payment_intent: Any, charge: Any) -> bool:
-    return payment_for_stripe_ids(payment_intent_id=stripe_id_of(payment_intent), charge_id=stripe_id_of(charge)) is not None
+    payment = payment_for_stripe_ids(payment_intent_id=stripe_id_of(payment_intent), charge_id=stripe_id_of(charge))
+    if payment is not None:
+        bind_order(payment.order.number)
+    return payment is not None
 
 
 def _payment_intent_changed(intent: dict[str, Any], actor: Actor) -> bool:
     if not _payment_intent_is_ours(intent):
         return False
+    bind_order(stripe_field(stripe_field(intent, "metadata", {}), "order_number"))
     return payment_sync(payment_intent_id=intent["id"], actor=actor) is not None
 
 
@@ -114,7 +119,9 @@ def webhook_process(*, message_id: int) -> bool | None:
     except Exception as exc:
         webhook_attempt_failed(message_id=message.pk, error=f"{type(exc).__name__}: {exc}")
         raise
-    if not handled:
+    if handled:
+        logger.info("Stripe event %s (%s) processed.", message.stripe_event_id, message.type)
+    else:
         logger.info("Stripe event %s (%s) is not about this shop's payments; ignored.", message.stripe_event_id, message.type)
     stripe_mirror(djstripe_models.Event, message.payload)
     webhook_done(message_id=message.pk, handled=handled)

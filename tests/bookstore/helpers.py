@@ -36,5 +36,7 @@ def manage_in_production(*args: str) -> subprocess.CompletedProcess:
         "DJANGO_ALLOWED_HOSTS": "shop.example.com",
         "STRIPE_SECRET_KEY": "sk_live_" + secrets.token_hex(16),
         "STRIPE_PUBLISHABLE_KEY": "pk_live_" + secrets.token_hex(16),
+        # Production has a broker (ops.E006); nothing here connects to it.
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
     }
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
