@@ -613,8 +613,8 @@ def running_machines(
         CELERY_STRIPE_CONCURRENCY="4",
         PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
         PYTHONUNBUFFERED="1",
-        **(environment or {}),
     )
+    env.update(environment or {})
     emulator = f"python -m stripe_emulator --host 127.0.0.1 --port {emulator_port} --log-level WARNING {' '.join(emulator_options)}"
     procfile = _machines_procfile(workdir, machines=names, web_ports=web_ports, emulator=emulator)
     book_ids = _demo_books(env)
