@@ -27,6 +27,9 @@ def bench_environment(*, database: str, allowed_hosts: str = "testserver", **ext
         "DJANGO_HTTPS": "false",
         "DJANGO_ALLOWED_HOSTS": allowed_hosts,
         "LOG_LEVEL": "WARNING",
+        # A load test on loopback, not a deployment: no broker (below), so the web process's
+        # start-up checks (ops.E006) would refuse to serve.
+        "DJANGO_CHECK_AT_START": "false",
         **extra,
     }
     os.environ.update(env)
