@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from djstripe import models as djstripe_models
 from djstripe.settings import djstripe_settings
 
@@ -55,9 +56,16 @@ def customer_for_user(*, user: AbstractBaseUser) -> djstripe_models.Customer:
         # dj-stripe links the mirrored Customer to the account through this key (its
         # `subscriber`), also when a webhook brings the Customer in first.
         metadata={djstripe_settings.SUBSCRIBER_CUSTOMER_KEY: str(user.pk)},
-        idempotency_key=f"user-{user.pk}-customer",
+        idempotency_key=f"user-{user.pk}-customer-{_customers_deleted(user)}",
     )
     return _customer_mirror(stripe_customer)
+
+
+def _customers_deleted(user: AbstractBaseUser) -> int:
+    # A Customer deleted at Stripe is replaced by a new one, under a key of its own: the old key
+    # would replay the deleted Customer for 24 hours.
+    subscriber_metadata = {f"stripe_data__metadata__{djstripe_settings.SUBSCRIBER_CUSTOMER_KEY}": str(user.pk)}
+    return djstripe_models.Customer.objects.filter(**subscriber_metadata, date_purged__isnull=False).count()
 
 
 def _customer_mirror(stripe_customer) -> djstripe_models.Customer:
@@ -172,3 +180,37 @@ def _payment_of_own_order(*, order: Order, user: AbstractBaseUser) -> Payment:
     if payment is None:
         raise CustomerError(f"Order {order.number} has no payment started.", code="not_payable")
     return payment
+
+
+def customer_sync(*, customer_id: str) -> bool:
+    """A `customer.updated`/`customer.deleted` event: mirror one of our accounts' Customers as
+    Stripe has it now; False for a Customer that is not ours (recorded and ignored). Idempotent."""
+    customer = djstripe_models.Customer.objects.filter(id=customer_id, subscriber__isnull=False).first()
+    if customer is None:
+        return False
+    current = gateway.customer_retrieve(customer_id)
+    if not stripe_field(current, "deleted", False):
+        _customer_mirror(current)
+        return True
+    # Deleted at Stripe (the Dashboard, say): its cards went with it, and the account gets a new
+    # Customer when it next needs one.
+    with transaction.atomic():
+        djstripe_models.PaymentMethod.objects.filter(customer=customer).update(customer=None)
+        customer.stripe_data = {**customer.stripe_data, "deleted": True}
+        customer.subscriber = None
+        customer.date_purged = customer.date_purged or timezone.now()
+        customer.save(update_fields=["stripe_data", "subscriber", "date_purged"])
+    return True
+
+
+def payment_method_sync(*, payment_method) -> bool:
+    """A `payment_method.attached`/`detached` event: mirror the card as Stripe has it now, when its
+    Customer, now or before, is one of our accounts'; False otherwise. Idempotent, order-proof."""
+    payment_method_id = payment_method["id"]
+    ours = djstripe_models.Customer.objects.filter(
+        id=stripe_field(payment_method, "customer", ""), subscriber__isnull=False
+    ).exists() or djstripe_models.PaymentMethod.objects.filter(id=payment_method_id, customer__subscriber__isnull=False).exists()
+    if not ours:
+        return False
+    stripe_mirror(djstripe_models.PaymentMethod, gateway.payment_method_retrieve(payment_method_id))
+    return True
