@@ -357,6 +357,10 @@ STRIPE_WEBHOOK_EVENTS = [
     "checkout.session.async_payment_succeeded",
     "checkout.session.async_payment_failed",
     "checkout.session.expired",
+    "customer.updated",
+    "customer.deleted",
+    "payment_method.attached",
+    "payment_method.detached",
 ]
 # How shoppers pay: "element", the Payment Element on the shop's own page, or "checkout",
 # Stripe's hosted Checkout page (payments/paying/checkout_sessions.py).

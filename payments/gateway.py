@@ -289,6 +289,14 @@ def payment_method_detach(payment_method_id: str) -> stripe.PaymentMethod:
     return _call(_client().v1.payment_methods.detach, payment_method_id)
 
 
+def payment_method_retrieve(payment_method_id: str) -> stripe.PaymentMethod:
+    return _call(_client().v1.payment_methods.retrieve, payment_method_id)
+
+
+def customer_retrieve(customer_id: str) -> stripe.Customer:
+    return _call(_client().v1.customers.retrieve, customer_id)
+
+
 def refund_create(
     *,
     payment_intent_id: str,

@@ -16,6 +16,7 @@ from django.db import InterfaceError, OperationalError
 
 from orders.confirmation import order_confirmation_send
 from orders.models import Order
+from payments.customers.services import customer_email_sync
 from payments.gateway import PaymentGatewayError
 from payments.documents.services import (
     credit_note_render,
@@ -109,6 +110,12 @@ def payments_reconcile_task() -> None:
 @shared_task(name="payments.payments_release_expired")
 def payments_release_expired_task() -> None:
     payments_release_expired()
+
+
+@shared_task(name="payments.customer_email_sync", **{**RETRY_OPTIONS, "autoretry_for": TRANSIENT_ERRORS + (PaymentGatewayError,)})
+def customer_email_sync_task(user_id: int) -> None:
+    """Give the account's Stripe Customer the account's new email."""
+    customer_email_sync(user_id=user_id)
 
 
 @shared_task(name="payments.refund_notify", **RETRY_OPTIONS)

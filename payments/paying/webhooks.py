@@ -22,6 +22,7 @@ from djstripe import models as djstripe_models
 from bookstore.logs import bind_order
 from orders.models import Order
 from orders.services import Actor
+from payments.customers.services import customer_sync, payment_method_sync
 from payments.models import Payment
 from payments.paying.checkout_sessions import checkout_session_expired_unpaid, checkout_session_order, checkout_session_sync
 from payments.paying.inbox import webhook_attempt_failed, webhook_claim, webhook_done
@@ -104,6 +105,11 @@ HANDLERS: dict[str, Callable[[dict[str, Any], Actor], bool]] = {
     "checkout.session.async_payment_succeeded": _checkout_session_changed,
     "checkout.session.async_payment_failed": _checkout_session_changed,
     "checkout.session.expired": _checkout_session_changed,
+    # Saved cards: an account's Customer and its cards, mirrored as Stripe has them now.
+    "customer.updated": lambda customer, actor: customer_sync(customer_id=customer["id"]),
+    "customer.deleted": lambda customer, actor: customer_sync(customer_id=customer["id"]),
+    "payment_method.attached": lambda method, actor: payment_method_sync(payment_method=method),
+    "payment_method.detached": lambda method, actor: payment_method_sync(payment_method=method),
 }
 
 
