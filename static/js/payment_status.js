@@ -13,8 +13,12 @@
   // card's, so only the webhook's verdict counts.
   var expectSuccess = box.dataset.redirectStatus === "succeeded";
 
+  // A bank settling a debit takes days: once the shop knows, the page says so (one reload).
+  var showsNotice = Boolean(box.querySelector("[data-testid=payment-processing]"));
+
   function settled(state) {
     if (state.paid || state.order_status !== "pending_payment") return true;
+    if (state.notice && !showsNotice) return true;
     return !expectSuccess && state.payment_status === "requires_payment_method" && Boolean(state.message);
   }
 

@@ -9,7 +9,10 @@
  *
  * It talks to the emulator it was loaded from, with the publishable key and the
  * PaymentIntent's client secret only, as the real one talks to api.stripe.com.
- * The Payment Element here is a plain, accessible card form (no iframe).
+ * The Payment Element here is a plain, accessible form (no iframe): a card form, and, when
+ * the PaymentIntent accepts them, a choice of SEPA Direct Debit (IBAN, name, email and the
+ * mandate text), iDEAL (a bank) and Bancontact (a name), as Stripe's tabs offer them. iDEAL and
+ * Bancontact always leave the page for the bank's `redirect_to_url`, as Stripe.js does.
  */
 (function () {
   "use strict";
@@ -132,6 +135,11 @@
     ".StripeEmulatorElement input[aria-invalid=true]{border-color:#c62828}",
     ".StripeEmulatorElement .row{display:grid;grid-template-columns:1fr 1fr;gap:.75rem}",
     ".StripeEmulatorElement .error{color:#c62828;margin:0;min-height:1.2em;font-size:.9em}",
+    ".StripeEmulatorMethods{display:flex;flex-wrap:wrap;gap:.5rem;border:0;padding:0;margin:0 0 .75rem}",
+    ".StripeEmulatorMethods label{display:flex;gap:.35rem;align-items:center;border:1px solid #b8b8c0;",
+    "border-radius:6px;padding:.45rem .7rem;cursor:pointer}",
+    ".StripeEmulatorElement select{width:100%;padding:.55rem .65rem;font:inherit;border:1px solid #b8b8c0;border-radius:6px}",
+    ".StripeEmulatorElement .mandate{font-size:.8em;color:#555;margin:0}",
   ].join("");
 
   function addStyle() {
@@ -157,10 +165,49 @@
     return {wrapper: wrapper, input: input};
   }
 
-  function PaymentElement(options) {
+  // --- the other methods: what each asks for, and its checks ------------------------
+
+  var METHOD_NAMES = {card: "Card", sepa_debit: "SEPA Direct Debit", ideal: "iDEAL", bancontact: "Bancontact"};
+  var REDIRECT_METHODS = ["ideal", "bancontact"];
+  var IDEAL_BANKS = [["abn_amro", "ABN AMRO"], ["asn_bank", "ASN Bank"], ["bunq", "bunq"], ["ing", "ING"],
+    ["knab", "Knab"], ["rabobank", "Rabobank"], ["regiobank", "RegioBank"], ["revolut", "Revolut"],
+    ["sns_bank", "SNS Bank"], ["triodos_bank", "Triodos Bank"], ["van_lanschot", "Van Lanschot"]];
+
+  function ibanValid(value) {
+    var iban = value.replace(/\s/g, "").toUpperCase();
+    if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(iban)) return false;
+    var moved = iban.slice(4) + iban.slice(0, 4);
+    var rest = 0;
+    for (var i = 0; i < moved.length; i++) {
+      var code = moved.charCodeAt(i);
+      var digits = code >= 65 ? String(code - 55) : moved[i];
+      for (var j = 0; j < digits.length; j++) rest = (rest * 10 + +digits[j]) % 97;
+    }
+    return rest === 1;
+  }
+
+  function textField(id, label, attrs) {
+    var made = field(id, label, attrs || {});
+    made.input.removeAttribute("inputmode");
+    return made;
+  }
+
+  function panel(label) {
+    var root = document.createElement("div");
+    root.className = "StripeEmulatorElement";
+    root.setAttribute("role", "group");
+    root.setAttribute("aria-label", label);
+    root.hidden = true;
+    return root;
+  }
+
+  function PaymentElement(options, elements) {
     this._options = options || {};
+    this._elements = elements;
     this._handlers = {};
     this._root = null;
+    this._method = "card";
+    this._panels = {};
     this._shown = false; // errors show once the shopper leaves a field or submits, as Stripe's do
   }
 
@@ -206,6 +253,9 @@
     root.appendChild(error);
     container.appendChild(root);
     this._root = root;
+    this._container = container;
+    this._id = id;
+    this._panels.card = root;
     this._inputs = {number: number.input, expiry: expiry.input, cvc: cvc.input};
     this._error = error;
 
@@ -233,8 +283,130 @@
         self._emit("blur", {elementType: "payment"});
       });
     });
-    setTimeout(function () { self._emit("ready", {elementType: "payment"}); }, 0);
+    // Like Stripe's, the element asks the PaymentIntent which methods it accepts, then is ready.
+    var elements = this._elements;
+    var offered = elements && elements._clientSecret && elements._stripe
+      ? elements._stripe._retrieve(elements._clientSecret) : Promise.resolve({});
+    offered.then(function (result) {
+      var types = (result.data && result.data.payment_method_types) || ["card"];
+      self._offer(types.filter(function (t) { return METHOD_NAMES[t]; }));
+      self._emit("ready", {elementType: "payment"});
+    });
     return this;
+  };
+
+  // Tabs for each accepted method beyond cards, and the fields each asks for.
+  PaymentElement.prototype._offer = function (types) {
+    if (types.length < 2 && types[0] === "card") return;
+    var self = this;
+    var id = this._id;
+    var chooser = document.createElement("fieldset");
+    chooser.className = "StripeEmulatorMethods";
+    chooser.setAttribute("role", "radiogroup");
+    chooser.setAttribute("aria-label", "Payment method");
+    types.forEach(function (type) {
+      var label = document.createElement("label");
+      var radio = document.createElement("input");
+      radio.type = "radio";
+      radio.name = id + "-method";
+      radio.value = type;
+      radio.checked = type === types[0];
+      radio.addEventListener("change", function () { self._choose(type); });
+      label.appendChild(radio);
+      label.appendChild(document.createTextNode(METHOD_NAMES[type]));
+      chooser.appendChild(label);
+    });
+    this._container.insertBefore(chooser, this._root);
+    this._extra = {};
+    var extra = this._extra;
+    var after = this._root.nextSibling;
+    function add(type, label, children) {
+      var root = panel(label);
+      children.forEach(function (child) { root.appendChild(child); });
+      var error = document.createElement("p");
+      error.className = "error";
+      error.setAttribute("role", "alert");
+      root.appendChild(error);
+      root._error = error;
+      self._container.insertBefore(root, after);
+      self._panels[type] = root;
+    }
+    if (types.indexOf("sepa_debit") >= 0) {
+      extra.iban = textField(id + "-iban", "IBAN", {autocomplete: "off", placeholder: "DE00 0000 0000 0000 0000 00"});
+      extra.sepaName = textField(id + "-sepa-name", "Account holder name", {autocomplete: "name"});
+      extra.sepaEmail = textField(id + "-sepa-email", "Email address", {autocomplete: "email", type: "email"});
+      var mandate = document.createElement("p");
+      mandate.className = "mandate";
+      mandate.textContent = "By providing your payment information and confirming this payment, you authorise " +
+        "the shop and Stripe, our payment service provider, to send instructions to your bank to debit your " +
+        "account in accordance with those instructions (SEPA Direct Debit mandate).";
+      add("sepa_debit", "SEPA Direct Debit details", [extra.iban.wrapper, extra.sepaName.wrapper,
+        extra.sepaEmail.wrapper, mandate]);
+    }
+    if (types.indexOf("ideal") >= 0) {
+      var wrapper = document.createElement("div");
+      var label = document.createElement("label");
+      label.htmlFor = id + "-ideal-bank";
+      label.textContent = "iDEAL bank";
+      var select = document.createElement("select");
+      select.id = id + "-ideal-bank";
+      [["", "Choose your bank"]].concat(IDEAL_BANKS).forEach(function (bank) {
+        var option = document.createElement("option");
+        option.value = bank[0];
+        option.textContent = bank[1];
+        select.appendChild(option);
+      });
+      wrapper.appendChild(label);
+      wrapper.appendChild(select);
+      extra.idealBank = select;
+      add("ideal", "iDEAL details", [wrapper]);
+    }
+    if (types.indexOf("bancontact") >= 0) {
+      extra.bancontactName = textField(id + "-bancontact-name", "Full name", {autocomplete: "name"});
+      add("bancontact", "Bancontact details", [extra.bancontactName.wrapper]);
+    }
+    Object.keys(extra).forEach(function (key) {
+      var input = extra[key].input || extra[key];
+      input.addEventListener("input", function () { self._changed(); });
+      input.addEventListener("change", function () { self._changed(); });
+    });
+    this._choose(types[0]);
+  };
+
+  PaymentElement.prototype._choose = function (type) {
+    this._method = type;
+    var panels = this._panels;
+    Object.keys(panels).forEach(function (name) { panels[name].hidden = name !== type; });
+    this._changed();
+  };
+
+  // [error or null] for the chosen method other than cards, with Stripe's codes.
+  PaymentElement.prototype._otherProblem = function () {
+    var extra = this._extra;
+    if (this._method === "sepa_debit") {
+      if (!extra.iban.input.value.trim()) return {code: "incomplete_iban", message: "Your IBAN is incomplete.", input: extra.iban.input};
+      if (!ibanValid(extra.iban.input.value)) return {code: "invalid_iban", message: "Your IBAN is invalid.", input: extra.iban.input};
+      if (!extra.sepaName.input.value.trim()) return {code: "incomplete_name", message: "Enter the account holder's full name.", input: extra.sepaName.input};
+      if (!/^[^@\s]+@[^@\s]+$/.test(extra.sepaEmail.input.value.trim())) return {code: "incomplete_email", message: "Enter a valid email address.", input: extra.sepaEmail.input};
+    } else if (this._method === "bancontact") {
+      if (!extra.bancontactName.input.value.trim()) return {code: "incomplete_name", message: "Enter your full name.", input: extra.bancontactName.input};
+    }
+    return null;
+  };
+
+  PaymentElement.prototype._paymentMethodData = function () {
+    var extra = this._extra;
+    if (this._method === "sepa_debit") {
+      return {type: "sepa_debit", sepa_debit: {iban: extra.iban.input.value.replace(/\s/g, "").toUpperCase()},
+        billing_details: {name: extra.sepaName.input.value.trim(), email: extra.sepaEmail.input.value.trim()}};
+    }
+    if (this._method === "ideal") {
+      return extra.idealBank.value ? {type: "ideal", ideal: {bank: extra.idealBank.value}} : {type: "ideal"};
+    }
+    if (this._method === "bancontact") {
+      return {type: "bancontact", billing_details: {name: extra.bancontactName.input.value.trim()}};
+    }
+    return {type: "card", card: this._card()};
   };
 
   PaymentElement.prototype._state = function () {
@@ -268,6 +440,12 @@
   };
 
   PaymentElement.prototype._changed = function () {
+    if (this._method !== "card") {
+      var problem = this._otherProblem();
+      this._emit("change", {elementType: "payment", empty: false, complete: !problem, collapsed: false,
+        value: {type: this._method}});
+      return;
+    }
     var state = this._render(false);
     var error = state.liveError ? {type: "validation_error", code: state.liveError.code, message: state.liveError.message} : undefined;
     this._emit("change", {elementType: "payment", empty: state.empty, complete: state.complete,
@@ -276,6 +454,14 @@
 
   // Shows every problem, as a submit does; returns Stripe's validation error or null.
   PaymentElement.prototype._validate = function () {
+    if (this._method !== "card") {
+      var problem = this._otherProblem();
+      var box = this._panels[this._method]._error;
+      box.textContent = problem ? problem.message : "";
+      if (!problem) return null;
+      problem.input.focus();
+      return {type: "validation_error", code: problem.code, message: problem.message};
+    }
     this._shown = true;
     var state = this._render(true);
     if (state.complete) return null;
@@ -308,7 +494,8 @@
   };
   PaymentElement.prototype.destroy = function () { this.unmount(); this._handlers = {}; };
 
-  function Elements(options) {
+  function Elements(options, stripe) {
+    this._stripe = stripe;
     this._options = options || {};
     this._clientSecret = this._options.clientSecret;
     this._element = null;
@@ -319,7 +506,7 @@
       throw integrationError("The Stripe emulator's Stripe.js offers the \"payment\" element only, not \"" + type + "\".");
     }
     if (this._element) throw integrationError("Can only create one Element of type payment.");
-    this._element = new PaymentElement(options);
+    this._element = new PaymentElement(options, this);
     return this._element;
   };
 
@@ -369,7 +556,7 @@
     this._key = publishableKey;
   }
 
-  Stripe.prototype.elements = function (options) { return new Elements(options); };
+  Stripe.prototype.elements = function (options) { return new Elements(options, this); };
 
   Stripe.prototype._retrieve = function (clientSecret) {
     return request("GET", "/v1/payment_intents/" + intentId(clientSecret),
@@ -382,11 +569,12 @@
   };
 
   // Where a confirmation leaves the PaymentIntent, as confirmPayment and handleNextAction report it.
-  Stripe.prototype._settle = async function (paymentIntent, redirect, returnUrl) {
+  // `method`: the type just confirmed; a bank's redirect always leaves the page.
+  Stripe.prototype._settle = async function (paymentIntent, redirect, returnUrl, method) {
     if (paymentIntent.status === "requires_action" && paymentIntent.next_action &&
         paymentIntent.next_action.type === "redirect_to_url") {
       var url = paymentIntent.next_action.redirect_to_url.url;
-      if (redirect === "always") {
+      if (redirect === "always" || REDIRECT_METHODS.indexOf(method) >= 0) {
         window.location.assign(url);
         return new Promise(function () {}); // the page is leaving
       }
@@ -423,14 +611,23 @@
     if (invalid) return {error: invalid};
     var extraData = confirmParams.payment_method_data || {};
     delete confirmParams.payment_method_data;
+    var methodData = elements._element._paymentMethodData();
+    var method = methodData.type;
+    if (extraData.billing_details && methodData.billing_details) {
+      methodData.billing_details = Object.assign({}, extraData.billing_details, methodData.billing_details);
+    }
     var params = Object.assign(confirmParams, {
       key: this._key,
       client_secret: clientSecret,
-      payment_method_data: Object.assign({}, extraData, {type: "card", card: elements._element._card()}),
+      payment_method_data: Object.assign({}, extraData, methodData),
     });
+    if (method === "sepa_debit") {
+      // The mandate text the element showed; Stripe takes the address and browser from the request.
+      params.mandate_data = {customer_acceptance: {type: "online", online: {infer_from_client: true}}};
+    }
     var result = await request("POST", "/v1/payment_intents/" + intentId(clientSecret) + "/confirm", params);
     if (result.error) return {error: result.error};
-    return this._settle(result.data, redirect, confirmParams.return_url);
+    return this._settle(result.data, redirect, confirmParams.return_url, method);
   };
 
   Stripe.prototype.handleNextAction = async function (options) {

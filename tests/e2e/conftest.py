@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
+from playwright.sync_api import Page, expect
+
+from tests.factories import BookFactory
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -21,3 +25,23 @@ def page(chromium, live_server):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def order_page(page: Page, webhook_endpoint):
+    """A guest with two books in the cart (€10.00 and €5.00, 5 copies each), on the page of the
+    order they just placed."""
+    for title, price in (("The Glass Archive", 1000), ("Salt and Ember", 500)):
+        book = BookFactory(title=title, price_amount=price, stock=5)
+        page.goto(book.get_absolute_url())
+        page.get_by_role("button", name="Add to cart").click()
+    page.get_by_test_id("cart-link").click()
+    page.get_by_role("link", name="Check out").click()
+    page.get_by_label("Email").fill("guest@example.com")
+    page.get_by_label("Full name").fill("Ada Guest")
+    page.get_by_label(re.compile(r"^Address:?$")).fill("1 Quay Street")
+    page.get_by_label("City").fill("Dublin")
+    page.get_by_label("Postal code").fill("D02 XY45")
+    page.get_by_role("button", name="Place order").click()
+    expect(page.get_by_test_id("order-status")).to_have_text("Awaiting payment")
+    return page
