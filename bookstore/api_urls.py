@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from bookstore.api import BookDetailView, BookListView, TokenObtainView
 from bookstore.api_errors import NotFoundView
 from cart.api import CartLinesView, CartLineView, CartView
+from orders.addresses.api import AddressDetailView, AddressListView
 from orders.api import OrderListCreateView
 from payments.customers.api import PaymentMethodDefaultView, PaymentMethodListView, PaymentMethodView
 from payments.paying.api import CreditNoteView, OrderDetailView, PaymentView, ReceiptView
@@ -21,6 +22,8 @@ urlpatterns = [
     path("v1/cart/", CartView.as_view(), name="cart"),
     path("v1/cart/lines/", CartLinesView.as_view(), name="cart_lines"),
     path("v1/cart/lines/<id:book_id>/", CartLineView.as_view(), name="cart_line"),
+    path("v1/addresses/", AddressListView.as_view(), name="address_list"),
+    path("v1/addresses/<id:address_id>/", AddressDetailView.as_view(), name="address_detail"),
     path("v1/orders/", OrderListCreateView.as_view(), name="order_list"),
     path("v1/orders/<str:number>/", OrderDetailView.as_view(), name="order_detail"),
     path("v1/orders/<str:number>/payment/", PaymentView.as_view(), name="order_payment"),
