@@ -8,7 +8,8 @@ view that list.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
 from urllib.parse import urlencode
 
 from django.contrib import admin
@@ -25,6 +26,8 @@ from payments.models import Payment, Receipt, Refund, WebhookMessage
 DASHBOARD_PERMISSION = "orders.view_order"
 # The chart's drawing box, in SVG user units; CSS scales it to the column's width.
 CHART_WIDTH, CHART_HEIGHT, BAR_GAP = 600, 160, 4
+# Beat's inbox sweep re-queues events waiting a minute: older than that, something is wrong.
+INBOX_LAG_ALERT = timedelta(minutes=1)
 
 
 def _when(moment: datetime) -> str:
@@ -47,8 +50,7 @@ class ShopAdminSite(admin.AdminSite):
 
     def dashboard_context(self, request: HttpRequest) -> dict:
         figures = dashboard_figures()
-        link = lambda model, **filters: self.changelist_link(request, model, **filters)  # noqa: E731
-        money = lambda amount, currency=figures.currency: format_money(amount, currency)  # noqa: E731
+        link = partial(self.changelist_link, request)
         since, today = _when(figures.since), _when(figures.today_starts)
         status_labels = dict(Order.Status.choices)
         lag = figures.webhook_lag
@@ -95,7 +97,7 @@ class ShopAdminSite(admin.AdminSite):
                     else "nothing waiting"
                 ),
                 "href": link(WebhookMessage, state__exact=WebhookMessage.State.RECEIVED),
-                "alert": lag is not None and lag.total_seconds() > 60,
+                "alert": lag is not None and lag > INBOX_LAG_ALERT,
             },
             {
                 "label": "Webhook inbox: failed",
@@ -109,7 +111,7 @@ class ShopAdminSite(admin.AdminSite):
         for row in figures.refunds:
             refunds += [
                 {"label": f"Refunds made today ({row.currency})", "value": row.made_today, "href": link(Refund, created_at__gte=today)},
-                {"label": f"Refunded today ({row.currency})", "value": money(row.succeeded_today_amount, row.currency),
+                {"label": f"Refunded today ({row.currency})", "value": format_money(row.succeeded_today_amount, row.currency),
                  "href": link(Refund, status__exact=Refund.Status.SUCCEEDED, succeeded_at__gte=today)},
                 {"label": f"Refunds failed today ({row.currency})", "value": row.failed_today,
                  "href": link(Refund, status__exact=Refund.Status.FAILED, updated_at__gte=today), "alert": bool(row.failed_today)},
@@ -121,9 +123,9 @@ class ShopAdminSite(admin.AdminSite):
         return {
             "as_of": timezone.localtime(timezone.now(), figures.zone),
             "zone": figures.zone.key,
-            "sales_total": money(figures.sales_total),
+            "sales_total": format_money(figures.sales_total, figures.currency),
             "sales_orders": figures.sales_orders,
-            "other_currency_sales": [money(amount, currency) for currency, amount in sorted(figures.other_currency_sales.items())],
+            "other_currency_sales": [format_money(amount, currency) for currency, amount in sorted(figures.other_currency_sales.items())],
             "chart": self.sales_chart(request, figures),
             "orders_by_status": [
                 {

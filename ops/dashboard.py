@@ -116,8 +116,9 @@ def sales_by_day(*, since: datetime, days: int, zone: ZoneInfo, currency: str) -
 
 
 def order_counts(*, since: datetime) -> tuple[dict[str, int], int]:
-    """Orders placed since `since` by status, and flagged orders (any age): one query."""
-    counts = Order.objects.aggregate(
+    """Orders placed since `since` by status, and flagged orders (any age): one query, on the
+    rows the created_at and needs_attention indexes find."""
+    counts = Order.objects.filter(Q(created_at__gte=since) | Q(needs_attention=True)).aggregate(
         needs_attention=Count("id", filter=Q(needs_attention=True)),
         **{status: Count("id", filter=Q(status=status, created_at__gte=since)) for status in Order.Status.values},
     )
