@@ -2,12 +2,15 @@
 
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
 from bookstore.logs import ContextFilter
-from tests.celery_fixtures import wait_for
+from tests.celery_fixtures import ROOT, wait_for
 
 
 class Lines(logging.Handler):
@@ -107,3 +110,42 @@ def test_one_orders_lines_share_its_ids_across_web_webhook_and_worker(web_lines,
         what="the receipt task's line",
     )
     assert [(line["correlation_id"], line["order"]) for line in receipt] == [(correlation, number)]
+
+
+LOG_ONE_LINE = "import logging; logging.getLogger('shop.test').warning('hello %s', 'there')"
+
+
+def log_in_a_process(**environment: str) -> str:
+    env = {**os.environ, **environment}
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", LOG_ONE_LINE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return next(line for line in done.stderr.splitlines() if "hello there" in line)
+
+
+def test_production_logs_one_json_object_a_line():
+    line = json.loads(log_in_a_process(DJANGO_DEBUG="false"))
+
+    assert (line["level"], line["logger"], line["message"]) == ("WARNING", "shop.test", "hello there")
+    assert {"time", "correlation_id", "order"} <= line.keys()
+
+
+def test_development_logs_readable_lines():
+    line = log_in_a_process(DJANGO_DEBUG="true", DJANGO_SECRET_KEY="")
+
+    assert re.fullmatch(r"\S+ \S+ WARNING shop\.test \[ \] hello there", line)
+
+
+SENTRY_ACTIVE = "import sentry_sdk; print(sentry_sdk.get_client().is_active())"
+
+
+@pytest.mark.parametrize("dsn, active", [("", "False"), ("https://public@127.0.0.1:9/1", "True")])
+def test_sentry_reports_only_with_a_dsn(dsn, active):
+    env = {**os.environ, "SENTRY_DSN": dsn}
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", SENTRY_ACTIVE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == active
