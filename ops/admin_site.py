@@ -25,7 +25,7 @@ from payments.models import Payment, Receipt, Refund, WebhookMessage
 
 DASHBOARD_PERMISSION = "orders.view_order"
 # The chart's drawing box, in SVG user units; CSS scales it to the column's width.
-CHART_WIDTH, CHART_HEIGHT, BAR_GAP = 600, 160, 4
+CHART_WIDTH, CHART_HEIGHT, BAR_GAP, CHART_MARGIN = 600, 160, 4, 20
 # Beat's inbox sweep re-queues events waiting a minute: older than that, something is wrong.
 INBOX_LAG_ALERT = timedelta(minutes=1)
 
@@ -146,7 +146,8 @@ class ShopAdminSite(admin.AdminSite):
         bars, ticks = [], []
         for index, day in enumerate(figures.sales):
             x = index * slot
-            if index % 7 == 0 or index == len(figures.sales) - 1:
+            # Today and each week before it.
+            if (len(figures.sales) - 1 - index) % 7 == 0:
                 ticks.append({"x": round(x + slot / 2, 1), "text": f"{day.day:%-d %b}"})
             if not day.amount:
                 continue
@@ -164,9 +165,10 @@ class ShopAdminSite(admin.AdminSite):
                 }
             )
         return {
+            # A margin either side for the first and last day's labels, centred under their bars.
+            "view_box": f"-{CHART_MARGIN} 0 {CHART_WIDTH + 2 * CHART_MARGIN} {CHART_HEIGHT + 18}",
             "width": CHART_WIDTH,
             "height": CHART_HEIGHT,
-            "axis_height": CHART_HEIGHT + 18,
             "tick_y": CHART_HEIGHT + 14,
             "bars": bars,
             "ticks": ticks,
