@@ -242,6 +242,10 @@ if SENTRY_DSN:
     )
 # /metrics answers staff signed in, or a scraper sending `Authorization: Bearer <this>`.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# prometheus-client reads PROMETHEUS_MULTIPROC_DIR itself (multiprocess mode, ops/metrics.py) and
+# fails on a folder that is not there.
+if env("PROMETHEUS_MULTIPROC_DIR", default=""):
+    Path(env("PROMETHEUS_MULTIPROC_DIR")).mkdir(parents=True, exist_ok=True)
 # A web process refuses to start on a failed system check (ops/checks.py) unless turned off.
 CHECK_AT_START = env.bool("DJANGO_CHECK_AT_START", default=not DEBUG)
 
