@@ -31,6 +31,9 @@ from payments.models import Receipt, WebhookMessage
 from tests.celery_fixtures import all_queues, purge_queues, subprocess_database_url, wait_for
 from tests.shop_processes import CHAOS_FAULTS, Tally, payment_outcome, running_machines, shopper_places_order, shoppers_pay
 
+# Real processes, the emulator and a worker per machine: not the fast layer (make test-fast).
+pytestmark = pytest.mark.contract
+
 SHOPPERS = 6
 PURCHASES = 4  # 24 payments
 AUTH_THROTTLE = 4  # token requests a minute per client (API_THROTTLE_AUTH), for the throttle check
