@@ -8,9 +8,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from orders.models import Order
+from payments.documents.services import receipt_render
 from payments.paying.services import payment_start
 from tests.celery_fixtures import ROOT, subprocess_database_url
 from tests.factories import UserFactory
+from tests.payments.receipt_support import make_paid_order
 from tests.stripe_fixtures import confirm_with
 
 TOKEN = "scraper-token-" + "x" * 32
@@ -132,3 +134,20 @@ def test_multiprocess_mode_adds_up_every_process(transactional_db, tmp_path):
     samples = {sample.name: sample.value for family in text_string_to_metric_families(page) for sample in family.samples}
     assert samples["bookstore_stripe_limiter_refused_total"] == 2
     assert "bookstore_orders" in page
+
+
+def test_a_receipt_render_is_counted_with_its_time(db, client, staff_user, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    order = make_paid_order()
+    client.force_login(staff_user)
+    before = scrape(client)
+
+    receipt_render(order_id=order.pk)
+    after = scrape(client)
+
+    rendered = {"document": "receipt", "outcome": "rendered"}
+    assert value(after, "bookstore_documents_rendered_total", **rendered) == value(before, "bookstore_documents_rendered_total", **rendered) + 1
+    assert value(after, "bookstore_document_render_seconds_count", document="receipt") == (
+        value(before, "bookstore_document_render_seconds_count", document="receipt") + 1
+    )
+    assert value(after, "bookstore_documents_unrendered", document="receipt") == 0
