@@ -32,9 +32,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def readyz(request: HttpRequest) -> JsonResponse:
     ready, parts = readiness()
     status = "ok" if all(part.ok for part in parts) else ("degraded" if ready else "unavailable")
-    return JsonResponse(
+    response = JsonResponse(
         {"status": status, "checks": {part.name: part.as_json() for part in parts}}, status=200 if ready else 503
     )
+    # ops.health has logged each failed part once at WARNING. Django would log every 503 probe at
+    # ERROR too (django.utils.log.log_response's own marker), a Sentry event every few seconds
+    # from each load balancer for as long as an outage lasts.
+    response._has_been_logged = True
+    return response
 
 
 def _may_scrape(request: HttpRequest) -> bool:

@@ -1,6 +1,7 @@
 """/healthz and /readyz: what a load balancer sees when all is up, and when a part is down."""
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -80,11 +81,15 @@ def test_the_stripe_answer_is_kept_between_probes(db, client, settings, emulated
     assert client.get("/readyz").json()["checks"]["stripe"] == {"status": "ok"}
 
 
-def test_not_ready_when_the_broker_is_down(db, client, monkeypatch):
+def test_not_ready_when_the_broker_is_down(db, client, monkeypatch, caplog):
     monkeypatch.setitem(celery_app.conf, "broker_url", CLOSED_PORT_REDIS)
     monkeypatch.setitem(celery_app.conf, "broker_read_url", CLOSED_PORT_REDIS)
 
     response = client.get("/readyz")
+
+    # The failure is logged once, as a warning with its cause; a 503 probe is no error report.
+    assert [record.levelname for record in caplog.records if "broker failed" in record.getMessage()] == ["WARNING"]
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
 
     assert response.status_code == 503
     body = response.json()
