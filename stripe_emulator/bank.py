@@ -19,7 +19,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from . import objects, payments
+from . import objects, payments, resources
 from .backend import Backend, Call
 from .errors import StripeError, invalid_request
 from .params import Params
@@ -105,15 +105,7 @@ def debit_of(iban: str) -> Debit:
 
 def payment_method_from_params(p: Params, kind: str) -> dict[str, Any]:
     """A new sepa_debit, ideal or bancontact PaymentMethod from `type=...&<type>[...]&billing_details[...]`."""
-    billing = p.sub("billing_details", ("address", "email", "name", "phone"))
-    address = billing.sub("address", tuple(objects.ADDRESS_NONE))
-    billing_details = {
-        "address": {key: address.str(key) for key in objects.ADDRESS_NONE},
-        "email": billing.str("email"),
-        "name": billing.str("name"),
-        "phone": billing.str("phone"),
-        "tax_id": None,
-    }
+    billing_details = resources.billing_details_from_params(p)
     if kind == SEPA_DEBIT:
         details = _sepa_debit_details(p.sub(SEPA_DEBIT, ("iban",)))
     elif kind == IDEAL:
@@ -304,12 +296,8 @@ def charge_details(b: Backend, pi: dict[str, Any], pm: dict[str, Any]) -> dict[s
 
 
 # --- the bank's page, where the shopper authorizes a redirect payment ---------------
-
-
-def redirect_payment(b: Backend, token: str) -> dict[str, Any] | None:
-    """The PaymentIntent an open bank redirect is for."""
-    open_redirect = b.store.challenges.get(token)
-    return b.store.find(open_redirect["payment_intent"]) if open_redirect else None
+# Its open redirects are kept with the 3D Secure challenges (store.challenges, found by
+# payments.challenge), so canceling a PaymentIntent closes either.
 
 
 def redirect_finish(b: Backend, token: str, authorized: bool) -> tuple[dict[str, Any], str | None]:

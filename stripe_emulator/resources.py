@@ -165,19 +165,24 @@ def payment_method_from_params(p: Params) -> dict[str, Any]:
     cvc = card.str("cvc")
     if cvc is not None and not (cvc.isdigit() and len(cvc) in (3, 4)):
         raise card_error("invalid_cvc", "Your card's security code is invalid.", param="card[cvc]")
-    billing = p.sub("billing_details", ("address", "email", "name", "phone"))
-    address = billing.sub("address", tuple(objects.ADDRESS_NONE))
     return objects.payment_method(
         card=objects.card_details(cards.lookup(number), month, year),
-        billing_details={
-            "address": {key: address.str(key) for key in objects.ADDRESS_NONE},
-            "email": billing.str("email"),
-            "name": billing.str("name"),
-            "phone": billing.str("phone"),
-            "tax_id": None,
-        },
+        billing_details=billing_details_from_params(p),
         metadata=p.metadata(),
     )
+
+
+def billing_details_from_params(p: Params) -> dict[str, Any]:
+    """A PaymentMethod's `billing_details` from `billing_details[...]`, Stripe's nulls for what is not given."""
+    billing = p.sub("billing_details", ("address", "email", "name", "phone"))
+    address = billing.sub("address", tuple(objects.ADDRESS_NONE))
+    return {
+        "address": {key: address.str(key) for key in objects.ADDRESS_NONE},
+        "email": billing.str("email"),
+        "name": billing.str("name"),
+        "phone": billing.str("phone"),
+        "tax_id": None,
+    }
 
 
 def card_error(code: str, message: str, *, param: str | None = None, **extra: Any) -> StripeError:

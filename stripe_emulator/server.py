@@ -397,7 +397,7 @@ class Handler(BaseHTTPRequestHandler):
     def _bank_redirect(self, method: str, token: str, body: str) -> None:
         store = self.backend.store
         with store.lock:
-            pi = bank.redirect_payment(self.backend, token)
+            pi = payments.challenge(self.backend, token)
             if pi is None:
                 self._send_html(404, self.server.challenge_done_page.substitute(
                     message="This payment has already been completed, has expired or was canceled.", script=""))

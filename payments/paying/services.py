@@ -417,6 +417,10 @@ def payments_reconcile(*, now: datetime | None = None) -> list[str]:
     else:
         if recovered:
             logger.warning("Stored %d events Stripe had not delivered; the inbox processes them.", len(recovered))
+    # Money kept for a canceled order whose refund was never queued (a broker down then): queue it.
+    late = Payment.objects.filter(status=Payment.Status.SUCCEEDED, order__status=Order.Status.CANCELED, refunds__isnull=True)
+    for order_id in late.values_list("order_id", flat=True):
+        queue_after_commit("payments.refund_late_payment", order_id=order_id)
     cutoff = (now or timezone.now()) - timedelta(minutes=settings.PAYMENT_RECONCILE_AFTER_MINUTES)
     payments = (
         Payment.objects.filter(

@@ -72,7 +72,8 @@ def test_order_page_offers_pay_then_shows_the_decline_then_the_payment(
     assert emulated_stripe.wait_idle(timeout=15)
     status = client.get(reverse("payments:status", args=[order.number])).json()
     assert status == {
-        "order_status": "paid", "order_status_display": "Paid", "paid": True, "payment_status": "succeeded", "message": ""
+        "order_status": "paid", "order_status_display": "Paid", "paid": True, "payment_status": "succeeded", "message": "",
+        "notice": "",
     }
     page = client.get(order.get_absolute_url()).content.decode()
     assert "Paid €31.99 by Visa ending in 4242" in page

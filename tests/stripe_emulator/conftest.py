@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -125,6 +127,19 @@ def endpoint(client, receiver):
     created = client.v1.webhook_endpoints.create(params={"url": receiver.url, "enabled_events": ["*"]})
     receiver.secret = created.secret
     return created
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def press(url: str, action: str) -> urllib.error.HTTPError:
+    """Press a button (`action`) on one of the bank's pages (3D Secure, iDEAL...); its 303 back to the shop."""
+    opener = urllib.request.build_opener(_NoRedirect)
+    with pytest.raises(urllib.error.HTTPError) as info:
+        opener.open(url, data=urllib.parse.urlencode({"action": action}).encode())
+    return info.value
 
 
 def paid_intent(client: stripe.StripeClient, amount: int = 2000, pm: str = "pm_card_visa", **params: Any):

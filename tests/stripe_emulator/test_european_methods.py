@@ -7,23 +7,11 @@ import urllib.request
 import pytest
 import stripe
 
-from .conftest import RETURN_URL, SECRET_KEY, make_client
+from .conftest import PUBLISHABLE_KEY, RETURN_URL, SECRET_KEY, make_client, press
 
 ONLINE_ACCEPTANCE = {"customer_acceptance": {"type": "online", "online": {"ip_address": "127.0.0.1",
                                                                           "user_agent": "pytest"}}}
 SEPA_BILLING = {"name": "Jenny Rosen", "email": "jenny@example.com"}
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def _press(url: str, action: str) -> urllib.error.HTTPError:
-    opener = urllib.request.build_opener(NoRedirect)
-    with pytest.raises(urllib.error.HTTPError) as info:
-        opener.open(url, data=urllib.parse.urlencode({"action": action}).encode())
-    return info.value
 
 
 def _intent(client, **params):
@@ -151,7 +139,7 @@ def test_redirect_methods_authorized_at_the_bank(emulator, client, endpoint, rec
     with urllib.request.urlopen(url) as response:
         page = response.read().decode()
     assert f"{words} test payment" in page and "25.00 EUR" in page
-    redirect = _press(url, "authorize")
+    redirect = press(url, "authorize")
     location = urllib.parse.urlsplit(redirect.headers["Location"])
     assert location._replace(query="").geturl() == RETURN_URL
     assert urllib.parse.parse_qs(location.query)["redirect_status"] == ["succeeded"]
@@ -175,7 +163,7 @@ def test_ideal_failed_at_the_bank_and_abandoned(client):
     pi = _intent(client)
     pi = client.v1.payment_intents.confirm(pi.id, params={
         "payment_method_data": {"type": "ideal", "ideal": {"bank": "rabobank"}}, "return_url": RETURN_URL})
-    redirect = _press(pi.next_action.redirect_to_url.url, "fail")
+    redirect = press(pi.next_action.redirect_to_url.url, "fail")
     assert "redirect_status=failed" in redirect.headers["Location"]
     pi = client.v1.payment_intents.retrieve(pi.id)
     assert pi.status == "requires_payment_method"
@@ -198,8 +186,6 @@ def test_redirect_methods_need_a_return_url(client):
 
 
 def test_the_browser_confirms_sepa_with_the_publishable_key(emulator, client):
-    from .conftest import PUBLISHABLE_KEY
-
     pi = _intent(client)
     browser = make_client(emulator, PUBLISHABLE_KEY)
     confirmed = browser.v1.payment_intents.confirm(pi.id, params={

@@ -6,19 +6,7 @@ import urllib.request
 
 import pytest
 
-from .conftest import RETURN_URL, paid_intent
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def _press(url: str, action: str) -> urllib.error.HTTPError:
-    opener = urllib.request.build_opener(NoRedirect)
-    with pytest.raises(urllib.error.HTTPError) as info:
-        opener.open(url, data=urllib.parse.urlencode({"action": action}).encode())
-    return info.value
+from .conftest import RETURN_URL, paid_intent, press
 
 
 def _challenge(client):
@@ -35,7 +23,7 @@ def _challenge(client):
 
 def test_complete(emulator, client, endpoint, receiver):
     pi, url = _challenge(client)
-    redirect = _press(url, "complete")
+    redirect = press(url, "complete")
     assert redirect.code == 303
     location = urllib.parse.urlsplit(redirect.headers["Location"])
     assert location._replace(query="").geturl() == RETURN_URL
@@ -56,7 +44,7 @@ def test_complete(emulator, client, endpoint, receiver):
 
 def test_fail(client):
     pi, url = _challenge(client)
-    redirect = _press(url, "fail")
+    redirect = press(url, "fail")
     assert "redirect_status=failed" in redirect.headers["Location"]
     pi = client.v1.payment_intents.retrieve(pi.id)
     assert pi.status == "requires_payment_method"
