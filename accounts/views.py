@@ -71,25 +71,24 @@ def address_edit(request: HttpRequest, address_id: int | None = None) -> HttpRes
     return render(request, "accounts/address_form.html", {"form": form, "address": address})
 
 
+def _address_action(request: HttpRequest, address_id: int, service, done: str) -> HttpResponse:
+    address = _owned_or_404(request, address_id)
+    try:
+        service(user=request.user, address_id=address.pk)
+    except AddressError as exc:
+        # Deleted in another tab since the page was shown.
+        raise Http404(exc.message) from exc
+    messages.success(request, done)
+    return redirect("accounts:account")
+
+
 @login_required
 @require_POST
 def address_delete(request: HttpRequest, address_id: int) -> HttpResponse:
-    address = _owned_or_404(request, address_id)
-    try:
-        saved_address_delete(user=request.user, address_id=address.pk)
-    except AddressError as exc:
-        raise Http404(exc.message) from exc
-    messages.success(request, "Address deleted. Orders already placed keep theirs.")
-    return redirect("accounts:account")
+    return _address_action(request, address_id, saved_address_delete, "Address deleted. Orders already placed keep theirs.")
 
 
 @login_required
 @require_POST
 def address_make_default(request: HttpRequest, address_id: int) -> HttpResponse:
-    address = _owned_or_404(request, address_id)
-    try:
-        saved_address_set_default(user=request.user, address_id=address.pk)
-    except AddressError as exc:
-        raise Http404(exc.message) from exc
-    messages.success(request, "Default address changed: checkout starts from it.")
-    return redirect("accounts:account")
+    return _address_action(request, address_id, saved_address_set_default, "Default address changed: checkout starts from it.")
