@@ -115,3 +115,21 @@ def test_a_guest_is_never_offered_a_saved_card(page: Page, webhook_endpoint, emu
     journey.click(page.get_by_role("button", name="Pay €10.00"))
     expect(page.get_by_test_id("order-status")).to_have_text("Paid")
     print(f"\nGuest, book page to paid: {journey.loads} page loads, {journey.clicks} clicks (and a form typed)")
+
+
+def test_a_saved_card_that_wants_3d_secure_asks_again(page: Page, webhook_endpoint, emulated_stripe):
+    journey = Journey(page)
+    sign_up(page)
+    to_the_order(journey, 1000)
+    page.get_by_label("Save this card for next time").check()
+    type_card(page, "4000 0025 0000 3155")
+    page.get_by_role("button", name="Pay €10.00").click()
+    page.get_by_role("button", name="Complete").click()
+    expect(page.get_by_test_id("order-status")).to_have_text("Paid")
+    assert emulated_stripe.wait_idle(timeout=15)
+
+    to_the_order(journey, 800)
+    page.get_by_role("button", name="Pay €8.00 with this card").click()
+    # Through the shop's page to the bank's (the emulator's challenge), and back to the order.
+    page.get_by_role("button", name="Complete").click()
+    expect(page.get_by_test_id("order-status")).to_have_text("Paid")
