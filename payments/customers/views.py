@@ -40,11 +40,9 @@ def cards(request: HttpRequest) -> HttpResponse:
     return render(request, "payments/saved_cards.html", {"saved_cards": payment_methods_for_user(request.user)})
 
 
-@login_required
-@require_POST
-def card_delete(request: HttpRequest, payment_method_id: str) -> HttpResponse:
+def _card_action(request: HttpRequest, service, payment_method_id: str, done: str) -> HttpResponse:
     try:
-        payment_method_delete(user=request.user, payment_method_id=payment_method_id)
+        service(user=request.user, payment_method_id=payment_method_id)
     except CustomerError as exc:
         if exc.code == "not_found":
             raise Http404(exc.message) from exc
@@ -52,24 +50,20 @@ def card_delete(request: HttpRequest, payment_method_id: str) -> HttpResponse:
     except PaymentGatewayError as exc:
         messages.error(request, exc.message)
         return _back(request)
-    messages.success(request, "The card was deleted; it can no longer pay.")
+    messages.success(request, done)
     return _back(request)
+
+
+@login_required
+@require_POST
+def card_delete(request: HttpRequest, payment_method_id: str) -> HttpResponse:
+    return _card_action(request, payment_method_delete, payment_method_id, "The card was deleted; it can no longer pay.")
 
 
 @login_required
 @require_POST
 def card_make_default(request: HttpRequest, payment_method_id: str) -> HttpResponse:
-    try:
-        payment_method_make_default(user=request.user, payment_method_id=payment_method_id)
-    except CustomerError as exc:
-        if exc.code == "not_found":
-            raise Http404(exc.message) from exc
-        raise
-    except PaymentGatewayError as exc:
-        messages.error(request, exc.message)
-        return _back(request)
-    messages.success(request, "Your default card was changed.")
-    return _back(request)
+    return _card_action(request, payment_method_make_default, payment_method_id, "Your default card was changed.")
 
 
 @login_required
