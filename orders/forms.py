@@ -84,6 +84,6 @@ class SavedAddressCheckoutForm(forms.Form):
     checkout_token = forms.RegexField(regex=CHECKOUT_TOKEN_PATTERN, widget=forms.HiddenInput)
 
 
-def address_initial(address) -> dict[str, str]:
+def address_initial(address: SavedAddress) -> dict[str, str]:
     """The checkout form's address fields from a saved address."""
     return {field: getattr(address, field) for field in SavedAddress.ADDRESS_FIELDS}
