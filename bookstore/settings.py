@@ -321,6 +321,8 @@ CELERY_BEAT_SCHEDULE = {
     # Stripe events stored in the webhook inbox whose task was lost (broker down, worker
     # killed); see payments/paying/inbox.py: webhook_inbox_sweep.
     "webhook-inbox-sweep": {"task": "payments.webhook_inbox_sweep", "schedule": 60.0},
+    # Orders awaiting payment whose confirmation email was lost; see orders/confirmation.py.
+    "order-confirmations-sweep": {"task": "payments.order_confirmations_sweep", "schedule": 2 * 60.0},
 }
 
 # --- Stripe and payments ----------------------------------------------------------

@@ -2,16 +2,22 @@
 guest the secret link back to the order. Sent once per order by the worker
 (payments.order_confirmation_send, queued when order_place places a new order)."""
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 
+from bookstore.celery import queue_after_commit
 from bookstore.emails import email_from_templates
 from orders.models import Order, OrderEvent
 from orders.services import Actor, order_event_record
 
 # The one confirmation an order gets: OrderEvent's unique (order, kind, reference) makes it once.
 CONFIRMATION_REFERENCE = "order-confirmation"
+# The sweep leaves younger orders to the normal path (their task may just be queued).
+CONFIRMATION_SWEEP_GRACE = timedelta(minutes=2)
 
 
 def _shop_url(path: str) -> str:
@@ -59,3 +65,21 @@ def order_confirmation_send(*, order_id: int) -> bool:
             return False
         message.send()
     return True
+
+
+def order_confirmations_sweep(*, now: datetime | None = None, limit: int = 200) -> list[int]:
+    """Queue the confirmations the normal path lost (the broker was down when the order was
+    placed, or the task's retries ran out) for orders still awaiting payment past a grace
+    period; returns their ids. Beat runs it every few minutes; sending is idempotent."""
+    now = now or timezone.now()
+    lost = list(
+        Order.objects.filter(
+            status=Order.Status.PENDING_PAYMENT, created_at__lt=now - CONFIRMATION_SWEEP_GRACE, reserved_until__gt=now
+        )
+        .exclude(events__kind=OrderEvent.Kind.CONFIRMATION_SENT)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for order_id in lost:
+        queue_after_commit("payments.order_confirmation_send", order_id=order_id)
+    return lost

@@ -14,7 +14,7 @@ from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError
 
-from orders.confirmation import order_confirmation_send
+from orders.confirmation import order_confirmation_send, order_confirmations_sweep
 from orders.models import Order
 from payments.customers.services import customer_email_sync
 from payments.gateway import PaymentGatewayError
@@ -144,3 +144,8 @@ def webhook_inbox_sweep_task() -> None:
 def order_confirmation_send_task(order_id: int) -> None:
     """Email the shopper that their order is placed, once (orders/confirmation.py)."""
     order_confirmation_send(order_id=order_id)
+
+
+@shared_task(name="payments.order_confirmations_sweep")
+def order_confirmations_sweep_task() -> None:
+    order_confirmations_sweep()

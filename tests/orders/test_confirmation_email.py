@@ -3,14 +3,16 @@ reserved and until when, where to pay and, for a guest, the secret link back to 
 
 import re
 import threading
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.core import mail
 from django.db import connection
+from django.utils import timezone
 
 from bookstore.templatetags.shop import shop_time
-from orders.confirmation import order_confirmation_send
+from orders.confirmation import CONFIRMATION_SWEEP_GRACE, order_confirmation_send, order_confirmations_sweep
 from orders.models import Order, OrderEvent
 from orders.services import Actor, order_cancel, order_place
 from payments.tasks import order_confirmation_send_task
@@ -78,6 +80,18 @@ def test_an_order_canceled_before_the_worker_got_to_it_gets_no_confirmation():
 
     assert order_confirmation_send(order_id=order.pk) is False
     assert mail.outbox == []
+
+
+def test_the_sweep_queues_the_confirmations_a_lost_broker_left_unsent(django_capture_on_commit_callbacks):
+    lost, sent, young, canceled = (guest_order() for _ in range(4))
+    order_confirmation_send(order_id=sent.pk)
+    order_cancel(order_id=canceled.pk, actor=Actor.system(), reason="Unpaid when its reservation expired.")
+    placed_before = timezone.now() - CONFIRMATION_SWEEP_GRACE - timedelta(seconds=1)
+    Order.objects.exclude(pk=young.pk).update(created_at=placed_before)
+
+    with django_capture_on_commit_callbacks() as queued:
+        assert order_confirmations_sweep() == [lost.pk]
+    assert [callback.__qualname__ for callback in queued] == ["queue_after_commit(payments.order_confirmation_send)"]
 
 
 @pytest.mark.django_db(transaction=True)
