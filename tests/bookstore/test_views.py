@@ -3,6 +3,7 @@
 import factory
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 
 from bookstore.views import BOOKS_PER_PAGE
 from cart.models import Cart
@@ -204,3 +205,21 @@ def test_sign_up_never_sends_the_shopper_to_another_site(client, next_url):
     response = client.post("/accounts/signup/", {**SIGNUP, "next": next_url})
 
     assert response.status_code == 302 and response.url == "/"
+
+
+def test_staff_who_run_the_shop_land_on_the_dashboard_after_signing_in(client):
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_order", content_type__app_label="orders"))
+    shopper = UserFactory()
+
+    staff_landing = client.post("/accounts/login/", {"username": staff.username, "password": TEST_PASSWORD})
+    client.post("/accounts/logout/")
+    shopper_landing = client.post("/accounts/login/", {"username": shopper.username, "password": TEST_PASSWORD})
+    client.post("/accounts/logout/")
+    asked_for = client.post(
+        "/accounts/login/?next=/cart/", {"username": staff.username, "password": TEST_PASSWORD}
+    )
+
+    assert staff_landing.url == "/admin/"
+    assert shopper_landing.url == "/"
+    assert asked_for.url == "/cart/"
