@@ -106,6 +106,7 @@ def test_sepa_debit_returned_after_a_delay_cancels_the_order_and_says_so(order_p
     expect(order_page.get_by_test_id("payment-processing")).to_contain_text(PROCESSING)
 
     expect(order_page.get_by_test_id("order-status")).to_have_text("Canceled", timeout=30_000)
+    expect(order_page.get_by_test_id("payment-error")).to_contain_text("Your bank did not pay the SEPA Direct Debit")
     assert _stock() == [stock + 1 for stock in held]
     expect(order_page.get_by_test_id("cart-link")).to_contain_text("2")
     order = Order.objects.get()
