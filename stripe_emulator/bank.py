@@ -179,13 +179,7 @@ def confirm(b: Backend, call: Call, pi: dict[str, Any], pm: dict[str, Any], retu
             else settings.debit_settle_after
         b.later(delay, _settle_debit, b, pi["id"])
         return
-    token = objects.new_id("bank")
-    b.store.challenges[token] = {"payment_intent": pi["id"], "return_url": return_url}
-    pi.update(status="requires_action", next_action={
-        "type": "redirect_to_url",
-        "redirect_to_url": {"return_url": return_url, "url": f"{call.base_url}/bank/{token}"},
-    })
-    b.emit(call, "payment_intent.requires_action", pi)
+    payments.redirect_to_bank(b, call, pi, return_url, "bank")
 
 
 def _check_sepa_billing(pm: dict[str, Any]) -> None:

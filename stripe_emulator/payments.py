@@ -224,17 +224,22 @@ def _confirm(b: Backend, call: Call, pi: dict[str, Any], pm: dict[str, Any] | No
         return
     card = _card_of(pm)
     if card.outcome == cards.REQUIRE_3DS:
-        token = objects.new_id("3ds")
-        b.store.challenges[token] = {"payment_intent": pi["id"], "return_url": return_url}
-        pi.update(status="requires_action", next_action={
-            "type": "redirect_to_url",
-            "redirect_to_url": {"return_url": return_url, "url": f"{call.base_url}/3ds/{token}"},
-        })
-        b.emit(call, "payment_intent.requires_action", pi)
+        redirect_to_bank(b, call, pi, return_url, "3ds")
     elif card.decline:
         _decline(b, call, pi, pm, card.decline)
     else:
         _authorized(b, call, pi, pm, three_d_secure=None)
+
+
+def redirect_to_bank(b: Backend, call: Call, pi: dict[str, Any], return_url: str | None, page: str) -> None:
+    """`requires_action`: the shopper is to visit the bank's page (`/3ds/...` or `/bank/...`), then `return_url`."""
+    token = objects.new_id(page)
+    b.store.challenges[token] = {"payment_intent": pi["id"], "return_url": return_url}
+    pi.update(status="requires_action", next_action={
+        "type": "redirect_to_url",
+        "redirect_to_url": {"return_url": return_url, "url": f"{call.base_url}/{page}/{token}"},
+    })
+    b.emit(call, "payment_intent.requires_action", pi)
 
 
 def _card_of(pm: dict[str, Any]) -> cards.TestCard:
