@@ -98,8 +98,8 @@ def test_save_a_card_pay_with_it_then_delete_it(page: Page, webhook_endpoint, em
     print(f"\nReturning shopper, cart to paid: {journey.loads} page loads, {journey.clicks} clicks")
     assert (journey.loads, journey.clicks) == (2, 2)
 
-    page.get_by_role("link", name="Orders").click()
-    page.goto("/pay/cards/")
+    # The account page's saved cards (accounts/ includes templates/payments/_saved_cards.html).
+    page.goto("/accounts/")
     card = page.get_by_test_id("saved-card")
     expect(card).to_contain_text("Visa •••• 4242")
     payment_method_id = card.get_attribute("data-payment-method")
@@ -107,6 +107,7 @@ def test_save_a_card_pay_with_it_then_delete_it(page: Page, webhook_endpoint, em
     expect(page.get_by_text("The card was deleted; it can no longer pay.")).to_be_visible()
     expect(page.get_by_test_id("saved-card")).to_have_count(0)
     expect(page.get_by_test_id("no-saved-cards")).to_be_visible()
+    assert page.url.endswith("/accounts/")
     assert shopper_stripe.v1.payment_methods.retrieve(payment_method_id).customer is None
 
     to_the_order(journey, 500)
