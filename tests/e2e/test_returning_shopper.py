@@ -73,6 +73,9 @@ def test_page_loads_and_clicks_from_the_cart_to_paid(page: Page, chromium, live_
     fill_address(page)
     journey.click(page.get_by_role("button", name="Place order"))
     journey.click(page.get_by_test_id("pay-button"))
+    # The box's deferred script (save_card.js) must be listening before it is ticked, or the
+    # choice never reaches the shop and no card is saved.
+    page.wait_for_load_state()
     page.get_by_label("Save this card for next time").check()
     type_card(page, "4242 4242 4242 4242")
     journey.click(page.get_by_role("button", name="Pay €12.50"))
