@@ -113,7 +113,7 @@ def test_the_saved_address_is_filled_in_and_nobody_else_sees_it(page: Page, chro
     sign_in(page, ada)
     journey = Journey(page)
     to_the_cart(page, journey, 1000)
-    expect(page.get_by_test_id("express-address")).to_contain_text("Ada Reader, 1 Analytical Row, D02 XY45 Dublin, IE")
+    expect(page.get_by_test_id("express-address")).to_contain_text("Ada Reader, 1 Analytical Row, D02 XY45 Dublin, Ireland")
     page.get_by_role("link", name="Check out with other details").click()
     expect(page.get_by_label("Full name")).to_have_value("Ada Reader")
     expect(page.get_by_label(re.compile(r"^Address:?$"))).to_have_value("1 Analytical Row")
