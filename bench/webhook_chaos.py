@@ -2,7 +2,11 @@
 each delivery's first attempt failing; then what the database says happened, and how often.
 
     .venv/bin/python bench/webhook_chaos.py [--orders 1000] [--threads 8] [--worker-concurrency 4]
-        [--webhook-concurrency 8] [--latency 0] [--emulator-rate-limit N] [--shop-rate-limit 90]
+        [--webhook-concurrency 8] [--latency 0] [--emulator-rate-limit N] [--shop-rate-limit 90] [--checkout]
+
+With --checkout each order is paid on Stripe's hosted Checkout page instead (a Checkout Session
+per order, its page submitted with 4242 as a browser would), so checkout.session.completed is
+doubled and shuffled together with the PaymentIntent's own events.
 
 The same shop as bench/payments_bench.py (emulator, gunicorn, a real Celery worker on Redis
 db 12, its own database, BENCH_DATABASE_URL, default .../bookstore_chaos_bench), with the
@@ -30,6 +34,7 @@ os.environ.setdefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/
 
 from bench.payments_bench import (  # noqa: E402
     Shop,
+    Shopping,
     delivery_figures,
     inbox_figures,
     place_orders,
@@ -43,9 +48,43 @@ from tests.shop_processes import CHAOS_FAULTS as FAULTS  # noqa: E402
 from tests.shop_processes import payment_outcome  # noqa: E402
 
 
+def pay_on_hosted_pages(orders: list, *, threads: int, emulator_url: str) -> Shopping:
+    """Shopper threads open each order's Checkout Session and pay on its page with 4242."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from payments.paying.checkout_sessions import checkout_session_start
+    from tests.stripe_fixtures import hosted_checkout_pay
+
+    seen = Shopping()
+    lock = threading.Lock()
+
+    def pay(order) -> None:
+        began = time.perf_counter()
+        try:
+            url = checkout_session_start(order_id=order.pk, order_page_url="http://127.0.0.1/orders/bench/")
+            with lock:
+                seen.started[order.pk] = time.perf_counter() - began
+            status, _ = hosted_checkout_pay(url, "4242 4242 4242 4242")
+            if status != 303:
+                raise RuntimeError(f"the hosted page answered {status}")
+        except Exception as exc:
+            with lock:
+                seen.errors.append((getattr(exc, "code", type(exc).__name__), str(exc)))
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(pay, orders))
+    return seen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     shop_options(parser, orders=1000, latency="0", emulator_rate_limit=None)
+    parser.add_argument("--checkout", action="store_true", help="pay on hosted Checkout pages (Checkout Sessions)")
     args = parser.parse_args()
     if args.webhook_concurrency < 4:
         parser.error("--webhook-concurrency must be at least 4: the point is overlapping deliveries")
@@ -56,7 +95,8 @@ def main() -> None:
         orders = place_orders(args.orders, extra_copy=True)
         order_ids = [order.pk for order in orders]
         began = time.monotonic()
-        seen = shop_and_confirm(orders, threads=args.threads, emulator_url=shop.emulator.url)
+        pay = pay_on_hosted_pages if args.checkout else shop_and_confirm
+        seen = pay(orders, threads=args.threads, emulator_url=shop.emulator.url)
         wait_until_paid(order_ids, timeout=args.timeout)
         settled = webhooks_processed(shop.emulator, timeout=args.timeout)
         # The last receipts are emailed after the last order is paid.
@@ -75,7 +115,7 @@ def main() -> None:
     finally:
         shop.stop()
 
-    print(f"{settings_line(args)}; faults {FAULTS}")
+    print(f"{settings_line(args)}; faults {FAULTS}" + ("; paid on hosted Checkout pages" if args.checkout else ""))
     print(f"payment_start refused {len(seen.errors)} times", *sorted(set(seen.errors))[:3])
     print(deliveries_line)
     print(
