@@ -1,16 +1,19 @@
 """Receipt and credit note rendering (PDF/A-3b): time and size of one PDF, and a Celery worker's memory over many renders.
 
-    .venv/bin/python bench/receipts_bench.py [--renders 200] [--worker-renders 500] [--max-tasks-per-child 50 0]
+    .venv/bin/python bench/receipts_bench.py [--renders 200] [--warm-up 5] [--worker-renders 500] [--max-tasks-per-child 50 0]
 
 Uses its own database (BENCH_DATABASE_URL, default .../bookstore_rcpt_bench), which it drops
 and recreates, and the broker REDIS_URL names (without it, kombu's filesystem transport
-under var/celery/, as `make run` does). Prints, for a one-page receipt (8 lines) and a
-40-line one, the median and 95th percentile of `receipt_pdf_bytes` in this process and the
-PDF's size. Then, for each --max-tasks-per-child value (0: never recycle), starts a real
-worker (prefork, one pool process), issues --worker-renders credit notes (a receipt renders
-once and never again, so each render is a new document) and queues their renders through
-the `payments.credit_note_render` task, and prints the pool process's and the whole
-worker's peak memory (RSS of the pool process, PSS of the worker's processes together),
+under var/celery/, as `make run` does). Prints the first render in this fresh process
+(WeasyPrint imported, fonts found and loaded, the stylesheet parsed: what a new pool process
+pays once), then, for a one-page receipt (8 lines) and a 40-line one, the steady state: the
+median and 95th percentile of `receipt_pdf_bytes` after --warm-up renders, the median CPU
+time of this process per render (less swayed by others' load on a shared machine than the
+elapsed time), and the PDF's size. Then, for each --max-tasks-per-child value (0: never
+recycle), starts a real worker (prefork, one pool process), issues --worker-renders credit
+notes (a receipt renders once and never again, so each render is a new document) and queues
+their renders through the `payments.credit_note_render` task, and prints the pool process's
+and the whole worker's peak memory (RSS of the pool process, PSS of the worker's processes together),
 sampled from /proc every 20 ms, and the pool process's RSS after the first and the last
 tenth of the renders (flat means no growth per render).
 """
@@ -55,18 +58,25 @@ def paid_order(lines: int):
     return make_paid_order(books=books)
 
 
-def time_renders(order, renders: int) -> tuple[list[float], int, int]:
+def time_renders(order, renders: int, warm_up: int) -> tuple[float, list[float], list[float], int, int]:
+    """The first render's time; elapsed and CPU times of `renders` more after `warm_up` untimed ones; the PDF's size and pages."""
     from payments.documents import services as receipts
     from tests.payments.receipt_support import pdf_text
 
     receipt = receipts.receipt_issue(order_id=order.pk)
-    timings = []
+    started = time.perf_counter()
+    receipts.receipt_pdf_bytes(receipt=receipt)
+    first = time.perf_counter() - started
+    for _ in range(warm_up):
+        receipts.receipt_pdf_bytes(receipt=receipt)
+    timings, cpu = [], []
     for _ in range(renders):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         pdf = receipts.receipt_pdf_bytes(receipt=receipt)
         timings.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
     assert order.number in pdf_text(pdf)
-    return timings, len(pdf), len(PdfReader(io.BytesIO(pdf)).pages)
+    return first, timings, cpu, len(pdf), len(PdfReader(io.BytesIO(pdf)).pages)
 
 
 def memory_kib(pid: int, field: str, source: str) -> int:
@@ -160,6 +170,7 @@ def worker_memory(order, renders: int, max_tasks_per_child: int) -> dict[str, fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--renders", type=int, default=200, help="in-process renders per receipt size")
+    parser.add_argument("--warm-up", type=int, default=5, help="untimed renders before the timed ones")
     parser.add_argument("--worker-renders", type=int, default=500, help="renders through the worker, per setting")
     parser.add_argument("--max-tasks-per-child", type=int, nargs="+", default=[50, 0])
     args = parser.parse_args()
@@ -176,14 +187,19 @@ def main() -> None:
     app.control.purge()
     from payments.documents import services as receipts
 
-    print(f"Receipt render in this process ({args.renders} renders each, WeasyPrint PDF/A-3b, A4, DejaVu Sans):")
+    print(
+        f"Receipt render in this process (WeasyPrint PDF/A-3b, A4, DejaVu Sans); steady state:"
+        f" {args.renders} renders each after {args.warm_up} untimed ones:"
+    )
     orders = {}
     for label, lines in (("one page, 8 lines", 8), ("40 lines", 40)):
         orders[lines] = paid_order(lines)
-        timings, size, pages = time_renders(orders[lines], args.renders)
+        first, timings, cpu, size, pages = time_renders(orders[lines], args.renders, args.warm_up)
+        if lines == 8:
+            print(f"  first render in this fresh process (imports, fonts, stylesheet): {1000 * first:.0f} ms")
         print(
             f"  {label:18} median {1000 * statistics.median(timings):6.1f} ms   p95 {1000 * percentile(timings, 0.95):6.1f} ms"
-            f"   PDF {size / 1024:5.1f} KiB, {pages} page(s)"
+            f"   CPU median {1000 * statistics.median(cpu):6.1f} ms   PDF {size / 1024:5.1f} KiB, {pages} page(s)"
         )
     print(f"Worker, prefork with one pool process, {args.worker_renders} credit notes of the 8-line order rendered:")
     for limit in args.max_tasks_per_child:
