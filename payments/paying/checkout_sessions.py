@@ -152,6 +152,17 @@ def checkout_session_sync(*, session_id: str):
     return session
 
 
+def checkout_session_intent(*, order_number: str):
+    """The PaymentIntent of the order's latest Checkout Session as Stripe has it now, expanded as
+    `payment_sync` reads it (one call); None without a session or before the shopper paid on it.
+    For a shopper back from Stripe's page whose webhook is late."""
+    session = checkout_sessions_of(order_numbers=[order_number]).last()
+    if session is None:
+        return None
+    intent = stripe_field(checkout_session_sync(session_id=session.id), "payment_intent")
+    return None if isinstance(intent, str) else intent
+
+
 def checkout_session_order(session) -> Order | None:
     """The order a Checkout Session is for, from the metadata the shop gave it; None if not ours."""
     number = stripe_field(stripe_field(session, "metadata", {}), "order_number")

@@ -37,7 +37,7 @@ from payments import gateway
 from payments.customers.selectors import customer_for_user_or_none
 from payments.models import Payment
 from payments.paying.methods import DELAYED_METHODS, METHOD_NAMES, payment_method_words
-from payments.paying.checkout_sessions import checkout_sessions_close
+from payments.paying.checkout_sessions import checkout_session_intent, checkout_sessions_close
 from payments.paying.inbox import webhook_events_recover
 from payments.documents.services import receipt_request
 from payments.stripe_objects import stripe_field, stripe_mirror
@@ -135,7 +135,7 @@ def payment_heal(*, order: Order) -> bool:
     if order.status != Order.Status.PENDING_PAYMENT:
         return False
     payment = (
-        Payment.objects.filter(order=order, stripe_payment_intent_id__isnull=False)
+        Payment.objects.filter(order=order)
         .exclude(status__in=[Payment.Status.SUCCEEDED, Payment.Status.CANCELED])
         .only("stripe_payment_intent_id", "updated_at")
         .first()
@@ -150,7 +150,14 @@ def payment_heal(*, order: Order) -> bool:
     if not cache.add(f"payment-heal:{order.number}", now, timeout=settings.PAYMENT_HEAL_THROTTLE_SECONDS):
         return False
     try:
-        payment_sync(payment_intent_id=payment.stripe_payment_intent_id, actor=Actor.system())
+        if payment.stripe_payment_intent_id:
+            payment_sync(payment_intent_id=payment.stripe_payment_intent_id, actor=Actor.system())
+        else:
+            # Paid on Stripe's hosted page: its PaymentIntent is known from the session, in the same one call.
+            intent = checkout_session_intent(order_number=order.number)
+            if intent is None:
+                return False
+            payment_apply_intent(intent=intent, actor=Actor.system())
     except ShopError as exc:
         logger.warning("Could not ask Stripe about the payment of order %s for its waiting shopper: %s", order.number, exc)
         return False

@@ -203,3 +203,20 @@ def test_exactly_once_under_doubled_overlapping_shuffled_deliveries(place_order,
     assert Receipt.objects.filter(order__in=ids).count() == 6
     assert not CartLine.objects.filter(cart__orders__in=ids).exists()
     assert Payment.objects.filter(order__in=ids, status=Payment.Status.SUCCEEDED).count() == 6
+
+
+def test_back_from_stripes_page_with_the_webhook_lost_the_poll_heals(place_order, webhook_endpoint, emulated_stripe,
+                                                                     client, settings):
+    settings.PAYMENT_HEAL_AFTER_SECONDS = 0
+    emulated_stripe.set_faults(fail_first=100)  # Stripe keeps trying; the shop never hears.
+    order = place_order()
+    client.force_login(order.user)
+    hosted = client.get(f"/pay/orders/{order.number}/")
+    assert hosted.status_code == 302 and "/c/pay/cs_test_" in hosted["Location"]
+    assert hosted_checkout_pay(hosted["Location"], "4242 4242 4242 4242")[0] == 303
+
+    state = client.get(f"/pay/orders/{order.number}/status/").json()
+    assert state["order_status"] == "paid" and state["payment_status"] == "succeeded"
+    order.refresh_from_db()
+    assert order.events.get(kind=OrderEvent.Kind.PAID).actor == "system"
+    assert not CartLine.objects.filter(cart_id=order.cart_id).exists()
