@@ -5,9 +5,12 @@ reservation, superseding, the JSON API, and exactly once under doubled, overlapp
 shuffled deliveries."""
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
+from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 from djstripe import models as djstripe_models
@@ -16,6 +19,7 @@ from rest_framework.test import APIClient
 from bookstore.models import Book
 from cart.models import CartLine
 from orders.models import Order, OrderEvent
+from orders.services import Actor, order_supersede
 from payments.models import Payment, Receipt
 from payments.paying.checkout_sessions import CheckoutSessionError, checkout_session_start
 from payments.paying.services import payments_release_expired
@@ -33,9 +37,7 @@ def checkout_flow(settings):
 
 @pytest.fixture
 def stripe_api(emulated_stripe):
-    from django.conf import settings
-
-    return stripe_client(emulated_stripe.url, settings.STRIPE_SECRET_KEY)
+    return stripe_client(emulated_stripe.url, django_settings.STRIPE_SECRET_KEY)
 
 
 def _session_of(stripe_api, url: str):
@@ -81,22 +83,17 @@ def test_pay_on_the_hosted_page(place_order, webhook_endpoint, emulated_stripe, 
 
 def test_two_pays_at_once_open_one_session(place_order, emulated_stripe, stripe_api):
     order = place_order(guest=True)
-    urls, barrier = [], threading.Barrier(4)
+    barrier = threading.Barrier(4)
 
-    def pay() -> None:
+    def pay(_) -> str:
         barrier.wait()
         try:
-            urls.append(checkout_session_start(order_id=order.pk, order_page_url=ORDER_PAGE))
+            return checkout_session_start(order_id=order.pk, order_page_url=ORDER_PAGE)
         finally:
-            from django.db import connection
-
             connection.close()
 
-    threads = [threading.Thread(target=pay) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with ThreadPoolExecutor(4) as pool:
+        urls = list(pool.map(pay, range(4)))
     assert len(urls) == 4 and len(set(urls)) == 1
     assert len(stripe_api.v1.checkout.sessions.list().data) == 1
     assert Payment.objects.filter(order=order).count() == 1
@@ -164,8 +161,6 @@ def test_session_closed_early_keeps_the_order_payable(place_order, webhook_endpo
 
 
 def test_a_changed_cart_closes_the_earlier_orders_page(place_order, emulated_stripe, stripe_api):
-    from orders.services import Actor, order_supersede
-
     order = place_order(guest=True)
     url = checkout_session_start(order_id=order.pk, order_page_url=ORDER_PAGE)
     order_supersede(order_id=order.pk, actor=Actor.system())
