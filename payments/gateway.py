@@ -43,6 +43,7 @@ DECLINE_MESSAGES = {
 }
 UNAVAILABLE_MESSAGE = "We could not reach our payment provider. Nothing was charged; please try again in a moment."
 BUSY_MESSAGE = "Our payment provider is busy right now. Nothing was charged; please try again in a moment."
+IN_PROGRESS_MESSAGE = "This payment is already being processed; its outcome will show on your order's page."
 # Seconds: the first 429 retry comes within half a second, each next within twice as long.
 RATE_LIMITED_BACKOFF = 0.5
 RATE_LIMITED_BACKOFF_CAP = 4.0
@@ -164,6 +165,12 @@ def _translate(exc: stripe.StripeError) -> PaymentGatewayError:
         logger.warning("Stripe rate limit: %s", exc)
         return PaymentGatewayError(
             BUSY_MESSAGE, code="provider_unavailable", stripe_code=stripe_code, http_status=exc.http_status, retryable=True
+        )
+    if stripe_code == "idempotency_key_in_use":
+        # The same request (a double click, a task run twice) is still being answered at Stripe
+        # under its idempotency key: the first request's outcome is the one that counts.
+        return PaymentGatewayError(
+            IN_PROGRESS_MESSAGE, code="in_progress", stripe_code=stripe_code, http_status=409, retryable=True
         )
     if isinstance(exc, stripe.APIConnectionError) or (exc.http_status or 0) >= 500:
         logger.warning("Stripe unavailable: %s", exc)

@@ -102,6 +102,10 @@ def pay_with_saved_card(request: HttpRequest, number: str) -> HttpResponse:
         messages.error(request, exc.message)
         return redirect(checkout_page)
     except PaymentGatewayError as exc:
+        if exc.code == "in_progress":
+            # A double click: the first click's payment goes on, and the order page follows it.
+            messages.info(request, exc.message)
+            return redirect(order.get_absolute_url())
         messages.error(request, exc.message)
         return redirect(checkout_page)
     if challenge_url:

@@ -223,3 +223,32 @@ def test_without_redis_each_process_keeps_the_rate_itself(emulated_stripe, inten
     assert len(stamps) == 20
     assert len(stamps) - 1 <= rate * (max(stamps) - min(stamps)) + burst + 1
     assert emulated_stripe.stats()["rate_limited"] == 0
+
+
+def test_the_same_request_still_running_at_stripe_is_told_apart_from_a_refusal(emulated_stripe, own_key, settings):
+    # A double click: the second request reaches Stripe while the first holds the key.
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    emulated_stripe.configure(latency_ms=[400, 400])
+    outcomes: list[object] = []
+    barrier = threading.Barrier(2)
+
+    def create() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(gateway.payment_intent_create(
+                amount=1299, currency="EUR", idempotency_key="order-7-payment", metadata={},
+                receipt_email="reader@example.com", description="Order 7",
+            ).id)  # fmt: skip
+        except gateway.PaymentGatewayError as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=create) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    created = [o for o in outcomes if isinstance(o, str)]
+    refused = [o for o in outcomes if isinstance(o, gateway.PaymentGatewayError)]
+    assert len(created) == 1 and len(refused) == 1
+    assert refused[0].code == "in_progress" and refused[0].message == gateway.IN_PROGRESS_MESSAGE
