@@ -1,5 +1,6 @@
 """Checkout Sessions in `payment` mode: the session object, its line items, expiry, and the
-Stripe-hosted page at the session's `url` where a shopper pays with a test card.
+Stripe-hosted page at the session's `url` where a shopper pays with a test card, or with SEPA
+Direct Debit, iDEAL or Bancontact (bank.py) where the session's currency allows them.
 
 As Stripe does since API version 2022-08-01, a session has no PaymentIntent until the shopper
 first submits the page; that PaymentIntent (amount and currency from the line items, metadata
@@ -8,7 +9,7 @@ challenge page and declines included. The session follows its PaymentIntent thro
 backend's event listeners rather than hooks inside payments.py: it completes when the payment
 succeeds or starts processing (`checkout.session.completed`, `payment_status` paid or unpaid),
 and a payment still processing at completion ends with `checkout.session.async_payment_succeeded`
-or `..._failed`, so delayed methods need nothing more here than their PaymentIntent events.
+or `..._failed`: a SEPA debit settling days later, or a card with the `processing_for` setting.
 
 A session expires at `expires_at` (30 minutes to 24 hours after creation, Stripe's bounds),
 through the scheduler without keeping the emulator busy, or at once through the expire route;
@@ -27,7 +28,7 @@ from string import Template
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
-from . import objects, payments
+from . import bank, objects, payments
 from .resources import payment_method_from_params
 from .backend import DEFAULT_API_VERSION, EVENT_LISTENERS, Backend, Call
 from .errors import StripeError, invalid_param, invalid_request
@@ -35,8 +36,10 @@ from .params import Params
 
 MIN_LIFETIME = 30 * 60  # Stripe's bounds for expires_at, in seconds from creation
 MAX_LIFETIME = 24 * 3600
-# The methods a hosted page offers; the PaymentIntent is created with them.
-PAYMENT_METHOD_TYPES = ("card",)
+# The methods a hosted page can offer; the PaymentIntent is created with the session's.
+PAYMENT_METHOD_TYPES = bank.PAYMENT_METHOD_TYPES
+METHOD_NAMES = {"card": "Card", bank.SEPA_DEBIT: "SEPA Direct Debit", bank.IDEAL: "iDEAL",
+                bank.BANCONTACT: "Bancontact"}
 PAGE_PREFIX = "/c/pay/"
 PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
 
@@ -119,7 +122,9 @@ def session_create(b: Backend, call: Call, raw: dict[str, Any]) -> dict[str, Any
         customer_email=email, reference=reference, metadata=p.metadata(), locale=p.str("locale", choices=LOCALES),
         submit_type=p.str("submit_type", choices=("auto", "book", "donate", "pay", "subscribe")),
         success_url=p.str("success_url"), cancel_url=p.str("cancel_url"),
-        payment_method_types=p.list("payment_method_types") or list(PAYMENT_METHOD_TYPES),
+        # Without a list, as with Stripe's dynamic payment methods: every method that takes the currency.
+        payment_method_types=p.list("payment_method_types") or [
+            kind for kind in PAYMENT_METHOD_TYPES if currency in bank.CURRENCIES.get(kind, (currency,))],
         url=f"{call.base_url}{PAGE_PREFIX}{session_id}",
     ))
     b.store.checkout_line_items[session_id] = items
@@ -376,9 +381,12 @@ def _pay(b: Backend, session: dict[str, Any], form: dict[str, str], base_url: st
     try:
         pm = b.store.add(_payment_method(form, session))
         pi = b.store.find(session["payment_intent"] or "") or _create_intent(b, call, session)
-        payments.payment_intent_confirm(b, call, {
-            "payment_method": pm["id"], "return_url": f"{session['url']}/return",
-        }, pi["id"])
+        confirm: dict[str, Any] = {"payment_method": pm["id"], "return_url": f"{session['url']}/return"}
+        if pm["type"] == bank.SEPA_DEBIT:
+            # The page showed the mandate's text and the shopper accepted it by paying.
+            confirm["mandate_data"] = {"customer_acceptance": {"type": "online", "online": {
+                "ip_address": "127.0.0.1", "user_agent": "Stripe Checkout (emulator)"}}}
+        payments.payment_intent_confirm(b, call, confirm, pi["id"])
     except StripeError as exc:
         return _html(402 if exc.status == 402 else 400, _render(b, session, error=exc.error["message"], form=form))
     if session["status"] == "complete":
@@ -389,10 +397,19 @@ def _pay(b: Backend, session: dict[str, Any], form: dict[str, str], base_url: st
 
 
 def _payment_method(form: dict[str, str], session: dict[str, Any]) -> dict[str, Any]:
-    month, _, year = form.get("expiry", "").replace(" ", "").partition("/")
-    card = {"number": form.get("number", ""), "exp_month": month, "exp_year": year, "cvc": form.get("cvc", "")}
+    kind = form.get("method") or "card"
+    if kind not in session["payment_method_types"]:
+        raise invalid_request("Choose one of the payment methods shown.", param="method")
     billing = {"name": form.get("name", ""), "email": session["customer_email"] or form.get("email", "")}
-    return payment_method_from_params(Params({"card": card, "billing_details": billing}, ("card", "billing_details")))
+    if kind == "card":
+        month, _, year = form.get("expiry", "").replace(" ", "").partition("/")
+        card = {"number": form.get("number", ""), "exp_month": month, "exp_year": year, "cvc": form.get("cvc", "")}
+        return payment_method_from_params(Params({"card": card, "billing_details": billing},
+                                                 ("card", "billing_details")))
+    details = {bank.SEPA_DEBIT: {"iban": form.get("iban", "")}, bank.IDEAL: {"bank": form.get("ideal_bank", "")},
+               bank.BANCONTACT: {}}[kind]
+    return bank.payment_method_from_params(Params({kind: details, "billing_details": billing},
+                                                  (kind, "billing_details")), kind)
 
 
 def _create_intent(b: Backend, call: Call, session: dict[str, Any]) -> dict[str, Any]:
@@ -445,6 +462,15 @@ def _render(b: Backend, session: dict[str, Any], *, error: str, form: dict[str, 
         back=f'<a href="{html.escape(cancel)}" data-testid="checkout-back">&larr; Back</a>' if cancel else "",
         expires=datetime.datetime.fromtimestamp(session["expires_at"], datetime.UTC).strftime("%H:%M UTC"),
         action=quote(f"{PAGE_PREFIX}{session['id']}"),
+        methods="".join(
+            f'<label class="method"><input type="radio" name="method" value="{kind}"'
+            f'{" checked" if kind == form.get("method", "card") else ""}> {METHOD_NAMES.get(kind, kind)}</label>'
+            for kind in session["payment_method_types"]
+        ) if len(session["payment_method_types"]) > 1 else "",
+        iban=html.escape(form.get("iban", "")),
+        banks="".join(f'<option value="{code}">{code.replace("_", " ").title()}</option>'
+                      for code in bank.IDEAL_BANKS),
+        bank_fields="" if len(session["payment_method_types"]) > 1 else "hidden",
     )
 
 

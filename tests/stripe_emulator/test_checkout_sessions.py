@@ -241,3 +241,44 @@ def test_djstripe_mirrors_the_session(emulator, settings, monkeypatch):
     assert mirrored.payment_intent.id == current.payment_intent.id
     assert mirrored.payment_intent.stripe_data["status"] == "succeeded"
     assert mirrored.url == session.url
+
+
+def test_the_page_offers_the_currencys_methods(client):
+    session = _session(client)
+    assert session.payment_method_types == ["card", "sepa_debit", "ideal", "bancontact"]
+    usd = _session(client, line_items=[
+        {"price_data": {"currency": "usd", "unit_amount": 1000, "product_data": {"name": "Book"}}, "quantity": 1}])
+    assert usd.payment_method_types == ["card"]
+    only_cards = _session(client, payment_method_types=["card"])
+    status, _, page = _submit(only_cards.url, "", method="sepa_debit", iban="DE89370400440532013000")
+    assert status == 400 and "Choose one of the payment methods shown." in page
+
+
+def test_sepa_debit_completes_unpaid_then_settles(emulator, client, endpoint, receiver):
+    emulator.configure(debit_settle_after=0.05)
+    session = _session(client)
+    status, location, _ = _submit(session.url, "", method="sepa_debit", iban="DE89 3704 0044 0532 0130 00",
+                                  name="Jenny Rosen")
+    assert status == 303 and session.id in location
+    current = client.v1.checkout.sessions.retrieve(session.id, params={"expand": ["payment_intent"]})
+    assert (current.status, current.payment_status) == ("complete", "unpaid")
+    assert current.payment_intent.status == "processing"
+    assert emulator.wait_idle(5)
+    assert client.v1.checkout.sessions.retrieve(session.id).payment_status == "paid"
+    assert [t for t in receiver.types() if t.startswith("checkout.")] == [
+        "checkout.session.completed", "checkout.session.async_payment_succeeded"]
+
+
+def test_ideal_goes_to_the_bank_and_back(client):
+    session = _session(client)
+    status, bank_page, _ = _submit(session.url, "", method="ideal", ideal_bank="ing")
+    assert status == 303 and "/bank/" in bank_page
+    opener = urllib.request.build_opener(NoRedirect)
+    with pytest.raises(urllib.error.HTTPError) as info:
+        opener.open(bank_page, data=urllib.parse.urlencode({"action": "authorize"}).encode())
+    back = info.value.headers["Location"]
+    assert back.startswith(f"{session.url}/return?")
+    with pytest.raises(urllib.error.HTTPError) as info:
+        opener.open(back)
+    assert info.value.headers["Location"] == SUCCESS_URL.replace("{CHECKOUT_SESSION_ID}", session.id)
+    assert client.v1.checkout.sessions.retrieve(session.id).payment_status == "paid"
