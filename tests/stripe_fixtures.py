@@ -106,10 +106,13 @@ def confirm_with(client: stripe.StripeClient, payment_intent_id: str, payment_me
         return client.v1.payment_intents.retrieve(payment_intent_id)
 
 
-def hosted_checkout_pay(url: str, number: str) -> tuple[int, str]:
-    """Submit the emulator's hosted Checkout page at `url` with a test card, as a shopper would
-    (without following the redirect): (HTTP status, Location)."""
-    form = urllib.parse.urlencode({"email": "guest@example.com", "number": number, "expiry": "12 / 34", "cvc": "123"})
+def hosted_checkout_pay(url: str, number: str, **fields: str) -> tuple[int, str]:
+    """Submit the emulator's hosted Checkout page at `url` with a test card (or, with `method`
+    and its fields, another method), as a shopper would, without following the redirect:
+    (HTTP status, Location)."""
+    form = urllib.parse.urlencode(
+        {"email": "guest@example.com", "number": number, "expiry": "12 / 34", "cvc": "123", **fields}
+    )
     request = urllib.request.Request(url, data=form.encode(), method="POST")
     opener = urllib.request.build_opener(_NoRedirect)
     try:

@@ -215,3 +215,22 @@ def test_back_from_stripes_page_with_the_webhook_lost_the_poll_heals(place_order
     order.refresh_from_db()
     assert order.events.get(kind=OrderEvent.Kind.PAID).actor == "system"
     assert not CartLine.objects.filter(cart_id=order.cart_id).exists()
+
+
+@pytest.mark.parametrize("iban, paid", [("DE89370400440532013000", True), ("DE62370400440532013001", False)])
+def test_sepa_debit_on_stripes_page_settles_later(place_order, webhook_endpoint, emulated_stripe, iban, paid):
+    emulated_stripe.configure(debit_settle_after=0.5)
+    order = place_order(guest=True)
+    stock = dict(Book.objects.values_list("pk", "stock"))
+    url = checkout_session_start(order_id=order.pk, order_page_url=ORDER_PAGE)
+    assert hosted_checkout_pay(url, "", method="sepa_debit", iban=iban, name="Jenny Rosen")[0] == 303
+    assert emulated_stripe.wait_idle(timeout=30)
+    order.refresh_from_db()
+    if paid:
+        _paid_once(order)
+        assert Payment.objects.get(order=order).method_type == "sepa_debit"
+    else:
+        # The bank refused the debit after the session completed: sepa's rule, books back.
+        assert order.status == Order.Status.CANCELED
+        released = {line.book_id: line.quantity for line in order.lines.all()}
+        assert dict(Book.objects.values_list("pk", "stock")) == {pk: n + released.get(pk, 0) for pk, n in stock.items()}
