@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from . import bank, objects, payments
-from .resources import payment_method_from_params
+from .resources import card_error, payment_method_from_params
 from .backend import DEFAULT_API_VERSION, EVENT_LISTENERS, Backend, Call
 from .errors import StripeError, invalid_param, invalid_request
 from .params import Params
@@ -402,6 +402,12 @@ def _payment_method(form: dict[str, str], session: dict[str, Any]) -> dict[str, 
         raise invalid_request("Choose one of the payment methods shown.", param="method")
     billing = {"name": form.get("name", ""), "email": session["customer_email"] or form.get("email", "")}
     if kind == "card":
+        # What Stripe's page says before it sends anything.
+        for field, message in (("number", "Your card number is incomplete."),
+                               ("expiry", "Your card's expiration date is incomplete."),
+                               ("cvc", "Your card's security code is incomplete.")):
+            if not form.get(field, "").strip():
+                raise card_error(f"incomplete_{field}", message, param=field)
         month, _, year = form.get("expiry", "").replace(" ", "").partition("/")
         card = {"number": form.get("number", ""), "exp_month": month, "exp_year": year, "cvc": form.get("cvc", "")}
         return payment_method_from_params(Params({"card": card, "billing_details": billing},

@@ -147,6 +147,8 @@ def test_decline_then_pay_keeps_one_payment_intent(emulator, client, endpoint, r
 
     status, _, page = _submit(session.url, "1234 5678")
     assert status == 402 and "Your card number is incorrect." in page
+    status, _, page = _submit(session.url, "4242 4242 4242 4242", expiry="")
+    assert status == 402 and "Your card&#x27;s expiration date is incomplete." in page
 
     assert _submit(session.url, "4242 4242 4242 4242")[0] == 303
     paid = client.v1.checkout.sessions.retrieve(session.id)
