@@ -48,17 +48,6 @@ logger = logging.getLogger(__name__)
 
 RECEIPT_SERIES = "R"
 CREDIT_NOTE_SERIES = "C"
-CARD_BRANDS = {
-    "amex": "American Express",
-    "cartes_bancaires": "Cartes Bancaires",
-    "diners": "Diners Club",
-    "discover": "Discover",
-    "eftpos_au": "eftpos",
-    "jcb": "JCB",
-    "mastercard": "Mastercard",
-    "unionpay": "UnionPay",
-    "visa": "Visa",
-}
 
 
 class ReceiptError(ShopError):
