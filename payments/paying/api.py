@@ -154,6 +154,10 @@ class PaymentStatusSerializer(serializers.Serializer):
     last_error_message = serializers.CharField(
         read_only=True, help_text="Why the last attempt failed, for the shopper; empty otherwise."
     )
+    notice = serializers.CharField(
+        read_only=True,
+        help_text="What is happening meanwhile, for the shopper (a bank settling a SEPA Direct Debit); empty otherwise.",
+    )
     receipt_url = serializers.SerializerMethodField(help_text=RECEIPT_URL_HELP)
 
     def get_receipt_url(self, state: PaymentState) -> str | None:

@@ -63,6 +63,7 @@ def test_status_before_and_after_starting(shopper_client, order_number, emulated
         "paid": False,
         "payment_status": None,
         "last_error_message": "",
+        "notice": "",
         "receipt_url": None,
     }
     shopper_client.post(payment_url(order_number))

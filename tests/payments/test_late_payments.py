@@ -11,11 +11,13 @@ from datetime import timedelta
 import pytest
 from django.db.models import Sum
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from bookstore.models import Book
 from orders.models import Order, OrderEvent
 from orders.services import Actor, order_cancel
 from payments.models import Payment, Refund
+from payments.paying.selectors import SETTLING_NOTICE
 from payments.paying.services import payment_start, payments_release_expired
 from tests.celery_fixtures import wait_for
 from tests.stripe_fixtures import RETURN_URL
@@ -80,6 +82,9 @@ def test_a_debit_still_processing_past_the_reservation_keeps_its_books_then_pays
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING_PAYMENT and _stock(order) == held
     assert order.events.filter(kind=Kind.PAYMENT_PROCESSING).count() == 1
+    api = APIClient()
+    api.force_authenticate(order.user)
+    assert api.get(f"/api/v1/orders/{order.number}/payment/").json()["notice"] == SETTLING_NOTICE
 
     assert emulated_stripe.wait_idle(timeout=15)
     order.refresh_from_db()
