@@ -15,7 +15,7 @@
 
   function formUnavailable() {
     loading.hidden = true;
-    showError("The card form could not be loaded. Check your connection and reload the page.");
+    showError("The payment form could not be loaded. Check your connection and reload the page.");
   }
 
   if (typeof window.Stripe !== "function") {

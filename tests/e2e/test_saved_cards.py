@@ -117,7 +117,7 @@ def test_save_a_card_pay_with_it_then_delete_it(page: Page, webhook_endpoint, em
 def test_a_guest_is_never_offered_a_saved_card(page: Page, webhook_endpoint, emulated_stripe):
     journey = Journey(page)
     to_the_order(journey, 1000)
-    expect(page.get_by_role("heading", name="Card details")).to_be_visible()
+    expect(page.get_by_role("heading", name="Payment details")).to_be_visible()
     expect(page.get_by_test_id("pay-with-saved-card")).to_have_count(0)
     expect(page.get_by_label("Save this card for next time")).to_have_count(0)
     type_card(page, "4242 4242 4242 4242")

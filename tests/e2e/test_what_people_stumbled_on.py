@@ -30,13 +30,13 @@ def test_a_payment_stripe_is_confirming_is_the_one_state_at_the_top(page: Page, 
     expect(page.get_by_test_id("pay-button")).to_have_count(0)
 
 
-def test_the_card_form_s_loading_text_goes_once_the_form_is_there(page: Page, place_order, webhook_endpoint):
+def test_the_payment_form_s_loading_text_goes_once_the_form_is_there(page: Page, place_order, webhook_endpoint):
     order = place_order(guest=True, books=[("Piranesi", 1500, 1)])
     page.goto(order.get_guest_url())
     page.get_by_test_id("pay-button").click()
 
     expect(page.get_by_label("Card number")).to_be_visible()
-    loading = page.get_by_text("Loading the secure card form")
+    loading = page.get_by_text("Loading the secure payment form")
     expect(loading).to_be_hidden()
 
     page.get_by_label("Card number").fill("4000 0000 0000 0002")

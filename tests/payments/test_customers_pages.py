@@ -24,7 +24,7 @@ def pay_saved(client, order, payment_method_id, attempt="page-1"):
 def test_a_guest_never_sees_saved_cards_nor_saving(client, place_order, emulated_stripe):
     order = place_order(guest=True)
     page = client.get(reverse("payments:guest_checkout", args=[order.number, order.access_key])).content.decode()
-    assert "Card details" in page
+    assert "Payment details" in page
     assert "Save this card" not in page and "Pay with a saved card" not in page
     assert client.get(reverse("payments:cards")).status_code == 302  # to sign in
 
