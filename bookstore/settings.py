@@ -383,7 +383,9 @@ STRIPE_TEST_SECRET_KEY = "" if STRIPE_LIVE_MODE else STRIPE_SECRET_KEY
 STRIPE_RATE_LIMIT_PER_SECOND = env.float("STRIPE_RATE_LIMIT_PER_SECOND", default=80 if STRIPE_LIVE_MODE else 20)
 STRIPE_RATE_LIMIT_MAX_WAIT_SECONDS = env.float("STRIPE_RATE_LIMIT_MAX_WAIT_SECONDS", default=5)
 # A 429 from Stripe is retried (backoff with jitter, same idempotency key) this many
-# times, within this many seconds, unless it says `Stripe-Should-Retry: false`.
+# times, within this many seconds, unless it says `Stripe-Should-Retry: false`; so is a 409
+# `idempotency_key_in_use` (the same key's first request still running), whose retry gets
+# that request's answer.
 STRIPE_RATE_LIMITED_RETRIES = env.int("STRIPE_RATE_LIMITED_RETRIES", default=5)
 STRIPE_RATE_LIMITED_RETRY_SECONDS = env.float("STRIPE_RATE_LIMITED_RETRY_SECONDS", default=10)
 # One API version for every call, ours and dj-stripe's (stripe-python 15.6's own pin).

@@ -90,13 +90,23 @@ def _wait_for_slot(headers: Any, *, give_up_at: float) -> None:
         raise PaymentGatewayError(BUSY_MESSAGE, code="provider_unavailable", retryable=True)
 
 
+def _same_request_running(status: int, body) -> bool:
+    """Stripe's 409 `idempotency_key_in_use`: the same key's first request is still being answered."""
+    if status != 409:
+        return False
+    text = body.decode(errors="replace") if isinstance(body, bytes) else str(body)
+    return "idempotency_key_in_use" in text
+
+
 class _LimitedHTTPClient(stripe.RequestsClient):
-    """Each request waits for its slot under the shared rate; a 429 is retried.
+    """Each request waits for its slot under the shared rate; a 429 is retried, and so is a 409
+    for a key whose first request is still running (two tabs starting one payment, a double click).
 
     The retry sends the same headers, Idempotency-Key included (ours, or the one stripe-python
     gave this POST), and Stripe neither runs nor keeps under that key a request it answered
-    429 (`rate_limit`, `lock_timeout`), so a retried write runs once. stripe-python retries
-    connection errors, 409s and 5xx itself (`STRIPE_MAX_NETWORK_RETRIES`), never a 429.
+    429 (`rate_limit`, `lock_timeout`) or 409, so a retried write runs once, and the 409's retry
+    gets the first request's answer. stripe-python retries connection errors, 409s and 5xx
+    itself, but only as often as STRIPE_MAX_NETWORK_RETRIES says (none in tests), never a 429.
     """
 
     def request(self, method, url, headers, post_data=None):
@@ -107,12 +117,13 @@ class _LimitedHTTPClient(stripe.RequestsClient):
             with metrics.stripe_request_observed(method=method, url=url) as answer:
                 body, status, answer_headers = super().request(method, url, headers, post_data)
                 answer["status"] = status
-            if status != 429 or answer_headers.get("Stripe-Should-Retry") == "false":
+            rate_limited = status == 429 and answer_headers.get("Stripe-Should-Retry") != "false"
+            if not rate_limited and not _same_request_running(status, body):
                 return body, status, answer_headers
             # Full jitter: the processes Stripe refused together come back apart.
             pause = random.uniform(0, min(RATE_LIMITED_BACKOFF_CAP, RATE_LIMITED_BACKOFF * 2**retries))
             if retries >= settings.STRIPE_RATE_LIMITED_RETRIES or time.monotonic() + pause > give_up_at:
-                logger.warning("Stripe answered 429 after %d retries: %s %s", retries, method.upper(), url)
+                logger.warning("Stripe answered %d after %d retries: %s %s", status, retries, method.upper(), url)
                 # Our bounds are the bounds: stripe-python would retry a 429 marked
                 # `Stripe-Should-Retry: true` again, once per network retry.
                 answer_headers = CaseInsensitiveDict(answer_headers)

@@ -225,9 +225,35 @@ def test_without_redis_each_process_keeps_the_rate_itself(emulated_stripe, inten
     assert emulated_stripe.stats()["rate_limited"] == 0
 
 
-def test_the_same_request_still_running_at_stripe_is_told_apart_from_a_refusal(emulated_stripe, own_key, settings):
-    # A double click: the second request reaches Stripe while the first holds the key.
+def test_the_same_request_still_running_at_stripe_waits_for_its_answer(emulated_stripe, own_key, settings):
+    # Two tabs starting one payment: the second request reaches Stripe while the first holds the key.
     settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    emulated_stripe.configure(latency_ms=[400, 400])
+    ids: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def create() -> None:
+        barrier.wait()
+        ids.append(gateway.payment_intent_create(
+            amount=1299, currency="EUR", idempotency_key="order-8-payment", metadata={},
+            receipt_email="reader@example.com", description="Order 8",
+        ).id)  # fmt: skip
+
+    threads = [threading.Thread(target=create) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(ids) == 2 and ids[0] == ids[1]
+    assert emulated_stripe.stats()["idempotency_key_in_use"] >= 1
+
+
+def test_the_same_request_still_running_past_the_retries_is_told_apart_from_a_refusal(
+    emulated_stripe, own_key, settings
+):
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    settings.STRIPE_RATE_LIMITED_RETRIES = 0
     emulated_stripe.configure(latency_ms=[400, 400])
     outcomes: list[object] = []
     barrier = threading.Barrier(2)
