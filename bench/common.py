@@ -6,6 +6,7 @@ imports Django or the shop.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import sys
@@ -80,3 +81,33 @@ def percentile(values: list[float], fraction: float) -> float:
     """The value at `fraction` (0.95 for p95) of the sorted values, nearest rank."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+@contextlib.contextmanager
+def emulated_shop():
+    """A throwaway test database and an in-process emulator the shop's settings point at, for
+    benches that drive the shop in this process; yields the emulator and a secret-key client of it.
+    Call after django.setup()."""
+    import stripe
+    from django.conf import settings
+    from django.db import connection
+    from django.test.utils import setup_test_environment
+
+    from stripe_emulator import Emulator
+
+    setup_test_environment()
+    original_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    emulator = Emulator(host="127.0.0.1", port=0).start()
+    try:
+        settings.STRIPE_API_BASE = emulator.url
+        settings.STRIPE_EMULATOR_URL = emulator.url
+        settings.STRIPE_JS_URL = f"{emulator.url}/v3/"
+        # The manifest storage needs `collectstatic`; pages are served from the finders.
+        settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+        settings.STRIPE_MAX_NETWORK_RETRIES = 0
+        stripe.api_base = emulator.url
+        yield emulator, stripe.StripeClient(settings.STRIPE_SECRET_KEY, base_addresses={"api": emulator.url})
+    finally:
+        emulator.stop()
+        connection.creation.destroy_test_db(original_name, verbosity=0)

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_environment, measure  # noqa: E402
+from bench.common import bench_environment, emulated_shop, measure  # noqa: E402
 
 bench_environment(
     database="bookstore_refunds_bench",
@@ -122,29 +122,11 @@ def main() -> None:
     import django
 
     django.setup()
-    import stripe
-    from django.conf import settings
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import setup_test_environment
 
-    from stripe_emulator import Emulator
     from tests.factories import UserFactory
 
-    setup_test_environment()
-    original_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    emulator = Emulator(host="127.0.0.1", port=0).start()
-    try:
-        settings.STRIPE_API_BASE = emulator.url
-        # The manifest storage needs `collectstatic`; the admin pages are served from the finders.
-        settings.STORAGES = {
-            **settings.STORAGES,
-            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        }
-        settings.STRIPE_MAX_NETWORK_RETRIES = 0
-        stripe.api_base = emulator.url
-        stripe_client = stripe.StripeClient(settings.STRIPE_SECRET_KEY, base_addresses={"api": emulator.url})
+    with emulated_shop() as (_emulator, stripe_client):
         staff = UserFactory(is_staff=True, is_superuser=True)
 
         print(f"Paying {2 * args.orders} orders through the emulator ...")
@@ -159,9 +141,6 @@ def main() -> None:
         client = Client()
         client.force_login(staff)
         admin_pages(client, staff, stripe_client)
-    finally:
-        emulator.stop()
-        connection.creation.destroy_test_db(original_name, verbosity=0)
 
 
 if __name__ == "__main__":

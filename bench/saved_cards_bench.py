@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_environment, percentile  # noqa: E402
+from bench.common import bench_environment, emulated_shop, percentile  # noqa: E402
 
 bench_environment(
     database="bookstore_saved_cards_bench",
@@ -75,11 +75,7 @@ def main() -> None:
     import django
 
     django.setup()
-    import stripe
-    from django.conf import settings
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import setup_test_environment
     from django.urls import reverse
 
     from orders.models import Order
@@ -87,23 +83,10 @@ def main() -> None:
     from payments.customers.selectors import payment_methods_for_user
     from payments.customers.services import payment_card_saving
     from payments.paying.services import payment_start, payment_sync
-    from stripe_emulator import Emulator
     from tests.factories import UserFactory
     from tests.stripe_fixtures import confirm_with
 
-    setup_test_environment()
-    original_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    emulator = Emulator(host="127.0.0.1", port=0).start()
-    try:
-        settings.STRIPE_API_BASE = emulator.url
-        settings.STRIPE_EMULATOR_URL = emulator.url
-        settings.STRIPE_JS_URL = f"{emulator.url}/v3/"
-        settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
-        settings.STRIPE_MAX_NETWORK_RETRIES = 0
-        stripe.api_base = emulator.url
-        shopper_stripe = stripe.StripeClient(settings.STRIPE_SECRET_KEY, base_addresses={"api": emulator.url})
-
+    with emulated_shop() as (emulator, shopper_stripe):
         user = UserFactory()
         first = order_for(user)
         payment = payment_start(order_id=first.pk)
@@ -134,9 +117,6 @@ def main() -> None:
                 series.append(value)
         report("payment page (GET)", *pages)
         report('"Pay with this card" to paid (POST)', *pays)
-    finally:
-        emulator.stop()
-        connection.creation.destroy_test_db(original_name, verbosity=0)
 
 
 if __name__ == "__main__":
