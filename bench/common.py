@@ -41,6 +41,23 @@ def bench_environment(*, database: str, allowed_hosts: str = "testserver", **ext
     return env
 
 
+def python_yardstick_ms(repeats: int = 5) -> float:
+    """Median milliseconds of a fixed pure-Python workload (ten million additions in a loop).
+
+    The machines benches run on differ in speed from one day to the next (on 2026-11-30 a receipt
+    took 2.5 times the milliseconds measured on the session before's machine, unchanged code);
+    printed beside a bench's figures, it lets figures from two machines be compared.
+    """
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        total = 0
+        for number in range(10_000_000):
+            total += number
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
 def measure(client, url: str, *, method: str = "GET", data: dict | None = None, requests: int = 20) -> tuple[int, float]:
     """Queries of one request through Django's test client, and the median milliseconds of `requests` more."""
     from django.db import connection

@@ -4,7 +4,8 @@
 
 Uses its own database (BENCH_DATABASE_URL, default .../bookstore_rcpt_bench), which it drops
 and recreates, and the broker REDIS_URL names (without it, kombu's filesystem transport
-under var/celery/, as `make run` does). Prints the first render in this fresh process
+under var/celery/, as `make run` does). Prints this machine's speed first (the pure-Python
+yardstick of bench/common.py: figures from two machines compare through it), then the first render in this fresh process
 (WeasyPrint imported, fonts found and loaded, the stylesheet parsed: what a new pool process
 pays once), then, for a one-page receipt (8 lines) and a 40-line one, the steady state: the
 median and 95th percentile of `receipt_pdf_bytes` after --warm-up renders, the median CPU
@@ -48,7 +49,7 @@ os.environ.update(
 warnings.filterwarnings("ignore", message="No directory at")
 sys.path.insert(0, str(ROOT))
 
-from bench.common import percentile, recreate_database  # noqa: E402
+from bench.common import percentile, python_yardstick_ms, recreate_database  # noqa: E402
 
 
 def paid_order(lines: int):
@@ -187,6 +188,7 @@ def main() -> None:
     app.control.purge()
     from payments.documents import services as receipts
 
+    print(f"This machine: the pure-Python yardstick (bench/common.py) takes {python_yardstick_ms():.0f} ms")
     print(
         f"Receipt render in this process (WeasyPrint PDF/A-3b, A4, DejaVu Sans); steady state:"
         f" {args.renders} renders each after {args.warm_up} untimed ones:"

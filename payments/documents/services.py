@@ -294,7 +294,8 @@ def _document_context(*, order: Order, vat_lines: list[VatLine], issued_at) -> d
 
 def receipt_pdf_bytes(*, receipt: Receipt) -> bytes:
     """The receipt as an A4 PDF/A-3b, from templates/receipts/receipt.html: the sale as it was paid."""
-    order = receipt.order
+    # The lines print and make the VAT lines: one query for both.
+    order = Order.objects.prefetch_related("lines").get(pk=receipt.order_id)
     lines = list(order.lines.all())
     for line in lines:
         line.rate_text = format_rate(line.vat_rate)

@@ -19,6 +19,7 @@ from pypdf import PdfReader
 
 from orders.models import Order
 from orders.services import Actor
+from payments.documents import rendering
 from payments.documents import services as documents
 from payments.models import CreditNote, Receipt, ReceiptCounter, Refund
 from payments.refunds import services as refunds
@@ -194,6 +195,36 @@ def test_documents_are_pdf_a_3b():
         properties = {key: value for element in xmp.iter() for key, value in element.attrib.items()}
         assert (properties[f"{pdfaid}part"], properties[f"{pdfaid}conformance"]) == ("3", "B")
         assert "/OutputIntents" in reader.trailer["/Root"]
+
+
+def test_the_documents_own_defaults_lay_them_out_box_for_box_as_weasyprints_do(monkeypatch, vat_shop):
+    from weasyprint import HTML
+
+    sources = []
+    render = rendering._write_pdf
+    monkeypatch.setattr(rendering, "_write_pdf", lambda source: sources.append(source) or render(source))
+    order = two_rate_order()
+    documents.receipt_render(order_id=order.pk)
+    made = refund(order, 899, reason="requested_by_customer")
+    Refund.objects.filter(pk=made.pk).update(restock={str(order.lines.get(title="Ficciones").pk): 1})
+    rendered_note(made)
+    refund(order, 899, status="failed", failure_reason="expired_or_canceled_card")
+    documents.credit_note_render(credit_note_id=CreditNote.objects.get(kind=CreditNote.Kind.CANCELLATION).pk)
+    document_html, font_config, fetcher, stylesheet = rendering._renderer()
+
+    def boxes(html_class, source: str) -> list[tuple]:
+        laid_out = html_class(string=source, url_fetcher=fetcher).render(stylesheets=[stylesheet], font_config=font_config)
+        return [
+            (type(box).__name__, *(round(value, 3) for value in (box.position_x, box.position_y, box.width, box.height)), getattr(box, "text", ""))
+            for page in laid_out.pages
+            for box in page._page_box.descendants()
+        ]
+
+    assert [source.count("<title>") for source in sources] == [1, 1, 1]  # receipt, credit note, cancellation
+    for source in sources:
+        ours = boxes(document_html, source)
+        assert document_html is not HTML and ours == boxes(HTML, source)
+        assert "VAT no. IE6388047V" in {text for *_, text in ours}
 
 
 def test_a_failed_render_keeps_the_number_and_leaves_no_gap(monkeypatch):
