@@ -12,12 +12,14 @@ import smtplib
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_init
 from django.db import InterfaceError, OperationalError
 
 from orders.confirmation import order_confirmation_send, order_confirmations_sweep
 from orders.models import Order
 from payments.customers.services import customer_email_sync
 from payments.gateway import PaymentGatewayError
+from payments.documents.rendering import weasyprint_preload
 from payments.documents.services import (
     credit_note_render,
     receipt_deliver,
@@ -89,6 +91,16 @@ def payment_email_send_task(order_id: int, kind: str) -> None:
 def refund_late_payment_task(order_id: int) -> None:
     """Give back a payment that arrived after its order was canceled and could not be reinstated."""
     refund_late_payment(order_id=order_id)
+
+
+@worker_init.connect
+def _weasyprint_before_the_pool_forks(sender, **kwargs) -> None:
+    # Only a prefork pool's processes are forked from this one; a threads pool (worker-stripe)
+    # never renders documents and need not hold WeasyPrint. The command line gives a class,
+    # the settings a name.
+    pool = sender.pool_cls
+    if "prefork" in (pool if isinstance(pool, str) else pool.__module__):
+        weasyprint_preload()
 
 
 @shared_task(name="payments.credit_note_render", **RETRY_OPTIONS)

@@ -21,6 +21,7 @@ widths. Python's cycle collector is held off during a render (see `_collected_on
 import contextlib
 import functools
 import gc
+import importlib
 from pathlib import PurePosixPath
 
 from django.template.loader import render_to_string
@@ -48,6 +49,19 @@ def _renderer():
             return [user_agent]
 
     return DocumentHTML, font_config, fetcher, stylesheet
+
+
+def weasyprint_preload() -> None:
+    """Import WeasyPrint now, in a prefork worker's main process, before it forks its pool.
+
+    A pool process would otherwise import it for its first document, 0.7 s of the second a
+    first render costs, and again after every --max-tasks-per-child recycling; imported before
+    the fork, every pool process starts with it and they share its memory. Only the modules:
+    each pool process opens the fonts itself (`_renderer`), as FreeType's open font files must
+    not be shared across a fork.
+    """
+    for module in ("weasyprint", "weasyprint.text.fonts", "weasyprint.urls"):
+        importlib.import_module(module)
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -52,6 +53,13 @@ def test_paying_produces_one_receipt_pdf_and_one_email_with_it(celery_worker):
     assert attachment.get_content_type() == "application/pdf"
     assert attachment.get_filename() == f"receipt-{receipt.display_number}.pdf"
     assert attachment.get_content() == data
+
+
+def test_a_pool_process_starts_with_weasyprint_the_worker_imported_before_forking_it(celery_worker):
+    # Not imported for its first document, nor again after each --max-tasks-per-child recycling.
+    [pool_process] = celery_worker.pool_pids()
+    for pid in (celery_worker.process.pid, pool_process):
+        assert "libpango" in Path(f"/proc/{pid}/maps").read_text()
 
 
 def test_delivering_twice_keeps_one_receipt_one_number_and_one_email(celery_worker):
