@@ -197,7 +197,7 @@ def test_documents_are_pdf_a_3b():
         assert "/OutputIntents" in reader.trailer["/Root"]
 
 
-def test_the_documents_own_defaults_lay_them_out_box_for_box_as_weasyprints_do(monkeypatch, vat_shop):
+def test_the_documents_own_parser_and_defaults_lay_them_out_box_for_box_as_weasyprints_do(monkeypatch, vat_shop):
     from weasyprint import HTML
 
     sources = []
@@ -222,9 +222,20 @@ def test_the_documents_own_defaults_lay_them_out_box_for_box_as_weasyprints_do(m
 
     assert [source.count("<title>") for source in sources] == [1, 1, 1]  # receipt, credit note, cancellation
     for source in sources:
+        ET.fromstring(source)  # well-formed XHTML: what DocumentHTML parses itself
         ours = boxes(document_html, source)
         assert document_html is not HTML and ours == boxes(HTML, source)
         assert "VAT no. IE6388047V" in {text for *_, text in ours}
+
+
+def test_a_control_character_in_the_address_is_left_out_of_the_receipt():
+    order = make_paid_order()
+    # Typed into the address through the API, say: no glyph, and not allowed in XML.
+    Order.objects.filter(pk=order.pk).update(shipping_line1="Flat 2\x0b1 Analytical Row\x7f")
+
+    receipt = documents.receipt_render(order_id=order.pk)
+
+    assert "Flat 21 Analytical Row" in pdf_text(pdf_bytes(receipt))
 
 
 def test_a_failed_render_keeps_the_number_and_leaves_no_gap(monkeypatch):
