@@ -37,10 +37,11 @@ from bookstore import metrics
 
 PDF_VARIANT = "pdf/a-3b"
 
-# Control characters have no glyph: WeasyPrint draws a blank box for one, and the PDF's text
-# (what a search or a copy gets) comes out garbled for the whole document. XML forbids most
-# of them too. They can only come from data (an address typed with one), never from a template.
-_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Control characters and the noncharacters U+FFFE and U+FFFF have no glyph: WeasyPrint draws
+# a blank box for one, and the PDF's text (what a search or a copy gets) came out garbled for
+# the whole document. XML forbids them too. They can only come from data (an address typed
+# with one), never from a template.
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 
 
 @functools.cache
