@@ -5,18 +5,19 @@
 Uses its own database (BENCH_DATABASE_URL, default .../bookstore_rcpt_bench), which it drops
 and recreates, and the broker REDIS_URL names (without it, kombu's filesystem transport
 under var/celery/, as `make run` does). Prints this machine's speed first (the pure-Python
-yardstick of bench/common.py: figures from two machines compare through it), then the first render in this fresh process
-(WeasyPrint imported, fonts found and loaded, the stylesheet parsed: what a new pool process
-pays once), then, for a one-page receipt (8 lines) and a 40-line one, the steady state: the
-median and 95th percentile of `receipt_pdf_bytes` after --warm-up renders, the median CPU
-time of this process per render (less swayed by others' load on a shared machine than the
-elapsed time), and the PDF's size. Then, for each --max-tasks-per-child value (0: never
-recycle), starts a real worker (prefork, one pool process), issues --worker-renders credit
-notes (a receipt renders once and never again, so each render is a new document) and queues
-their renders through the `payments.credit_note_render` task, and prints the pool process's
-and the whole worker's peak memory (RSS of the pool process, PSS of the worker's processes together),
-sampled from /proc every 20 ms, and the pool process's RSS after the first and the last
-tenth of the renders (flat means no growth per render).
+yardstick of bench/common.py: figures from two machines compare through it), then the first
+render in this fresh process (WeasyPrint imported, fonts found and loaded, the stylesheet
+parsed: what a new pool process pays once), then, for a one-page receipt (8 lines) and a
+40-line one, the steady state: the median and 95th percentile of `receipt_pdf_bytes` after
+--warm-up renders, the median CPU time of this process per render (less swayed by others'
+load on a shared machine than the elapsed time), and the PDF's size. Then, for each
+--max-tasks-per-child value (0: never recycle), starts a real worker (prefork, one pool
+process), issues --worker-renders credit notes (a receipt renders once and never again, so
+each render is a new document) and queues their renders through the
+`payments.credit_note_render` task, and prints the pool process's and the whole worker's
+peak memory (RSS of the pool process, PSS of the worker's processes together), sampled from
+/proc every 20 ms, and the pool process's RSS after the first and the last tenth of the
+renders (flat means no growth per render).
 """
 
 from __future__ import annotations
